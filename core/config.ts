@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+// One default configuration, overlaid by the operator's JSON file (OCTOMESH_CONFIG) and then
+// by OCTOMESH_* environment variables, validated once at start. Unknown keys, in the file or
+// in the environment, are errors that name the key: a typo must not silently fall back to a
+// default.
+
+const port = z.number().int().min(0).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const ConfigSchema = z.strictObject({
+  region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  /** Unique id of this node; derived from region and HTTP port when empty. */
+  nodeId: z.string().max(128),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port,
+    /** Base URL browsers use for this node's WebSocket; derived from host/port when empty. */
+    publicWsUrl: z.string(),
+    /** Folder of the built web app; empty serves no web app. */
+    staticDir: z.string(),
+  }),
+  media: z.strictObject({
+    /** Number of mediasoup workers; 0 means one per CPU core. */
+    workers: z.number().int().min(0).max(256),
+    /** Worker i listens for WebRTC (UDP and TCP) on rtcPort + i. */
+    rtcPort: port,
+    listenIp: z.string().min(1),
+    /** Address put in ICE candidates (the public IP behind NAT); empty uses listenIp. */
+    announcedAddress: z.string(),
+    workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']),
+    workerBin: z.string(),
+    initialOutgoingBitrate: z.number().int().positive(),
+    maxIncomingBitrate: z.number().int().min(0),
+    /** Seconds a peer's transport may stay ICE-disconnected before the peer is removed. */
+    peerDisconnectTimeoutSec: z.number().positive().max(300),
+  }),
+  limits: z.strictObject({
+    maxMessageBytes: z.number().int().min(1024).max(16 * 1024 * 1024),
+    messagesPerSecond: z.number().positive(),
+    messageBurst: z.number().int().positive(),
+    maxPeersPerRoom: z.number().int().positive(),
+    maxProducersPerPeer: z.number().int().positive(),
+    maxChatBytes: z.number().int().positive(),
+    idleTimeoutSec: z.number().int().min(8).max(960),
+  }),
+  log: z.strictObject({ level: logLevel, pretty: z.enum(['auto', 'true', 'false']) }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const DEFAULT_CONFIG: Config = {
+  region: 'eu-west',
+  nodeId: '',
+  latitude: 51.51,
+  longitude: -0.13,
+  http: { host: '127.0.0.1', port: 8080, publicWsUrl: '', staticDir: '' },
+  media: {
+    workers: 0,
+    rtcPort: 40000,
+    listenIp: '127.0.0.1',
+    announcedAddress: '',
+    workerLogLevel: 'warn',
+    workerBin: '',
+    initialOutgoingBitrate: 1_000_000,
+    maxIncomingBitrate: 3_000_000,
+    peerDisconnectTimeoutSec: 8,
+  },
+  limits: {
+    maxMessageBytes: 64 * 1024,
+    messagesPerSecond: 50,
+    messageBurst: 200,
+    maxPeersPerRoom: 100,
+    maxProducersPerPeer: 4,
+    maxChatBytes: 4000,
+    idleTimeoutSec: 30,
+  },
+  log: { level: 'info', pretty: 'auto' },
+};
+
+/** Environment variable -> config path. Every OCTOMESH_* variable must be listed here. */
+export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' }> = {
+  OCTOMESH_REGION: { path: 'region', type: 'string' },
+  OCTOMESH_NODE_ID: { path: 'nodeId', type: 'string' },
+  OCTOMESH_LATITUDE: { path: 'latitude', type: 'number' },
+  OCTOMESH_LONGITUDE: { path: 'longitude', type: 'number' },
+  OCTOMESH_HTTP_HOST: { path: 'http.host', type: 'string' },
+  OCTOMESH_HTTP_PORT: { path: 'http.port', type: 'number' },
+  OCTOMESH_PUBLIC_WS_URL: { path: 'http.publicWsUrl', type: 'string' },
+  OCTOMESH_STATIC_DIR: { path: 'http.staticDir', type: 'string' },
+  OCTOMESH_WORKERS: { path: 'media.workers', type: 'number' },
+  OCTOMESH_RTC_PORT: { path: 'media.rtcPort', type: 'number' },
+  OCTOMESH_LISTEN_IP: { path: 'media.listenIp', type: 'string' },
+  OCTOMESH_ANNOUNCED_ADDRESS: { path: 'media.announcedAddress', type: 'string' },
+  OCTOMESH_WORKER_LOG_LEVEL: { path: 'media.workerLogLevel', type: 'string' },
+  OCTOMESH_WORKER_BIN: { path: 'media.workerBin', type: 'string' },
+  OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  OCTOMESH_LOG_PRETTY: { path: 'log.pretty', type: 'string' },
+};
+/** Variables that are not config keys but are read elsewhere (so not typos). */
+const ENV_OTHER = new Set(['OCTOMESH_CONFIG']);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isPlainObject(v: unknown): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function overlay(base: Json, over: Json, path: string): Json {
+  if (!isPlainObject(over)) return over;
+  if (!isPlainObject(base)) throw new ConfigError(path || '(root)', 'expected a value, got an object');
+  const out: Record<string, Json> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const p = path ? `${path}.${k}` : k;
+    if (!Object.hasOwn(base, k)) throw new ConfigError(p, 'unknown key');
+    out[k] = overlay(base[k] as Json, v, p);
+  }
+  return out;
+}
+
+function setPath(target: Record<string, Json>, path: string, value: Json): Record<string, Json> {
+  const keys = path.split('.');
+  const over: Record<string, Json> = {};
+  let cur = over;
+  keys.forEach((k, i) => {
+    if (i === keys.length - 1) cur[k] = value;
+    else cur = cur[k] = {};
+  });
+  return overlay(target, over, '') as Record<string, Json>;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON file; defaults to env OCTOMESH_CONFIG. */
+  file?: string;
+  /** A command's own defaults, laid over DEFAULT_CONFIG and under the file and env. */
+  defaults?: DeepPartial<Config>;
+  /** Programmatic overrides laid over everything (tests). */
+  overrides?: DeepPartial<Config>;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  let merged = structuredClone(DEFAULT_CONFIG) as unknown as Record<string, Json>;
+  if (options.defaults) merged = overlay(merged, options.defaults as Json, '') as Record<string, Json>;
+
+  const file = options.file ?? env.OCTOMESH_CONFIG;
+  if (file) {
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as Json;
+    } catch (err) {
+      throw new ConfigError('OCTOMESH_CONFIG', `cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!isPlainObject(parsed)) throw new ConfigError('OCTOMESH_CONFIG', `${file} must hold a JSON object`);
+    merged = overlay(merged, parsed, '') as Record<string, Json>;
+  }
+
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('OCTOMESH_') || raw === undefined) continue;
+    const spec = ENV_KEYS[name];
+    if (!spec) {
+      if (ENV_OTHER.has(name)) continue;
+      throw new ConfigError(name, 'unknown environment variable');
+    }
+    let value: Json = raw;
+    if (spec.type === 'number') {
+      value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(name, `expected a number, got "${raw}"`);
+    }
+    merged = setPath(merged, spec.path, value);
+  }
+
+  if (options.overrides) merged = overlay(merged, options.overrides as Json, '') as Record<string, Json>;
+
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(issue.path.join('.') || '(root)', issue.message);
+  }
+  const config = result.data;
+  if (!config.nodeId) {
+    const suffix = config.http.port || Math.random().toString(36).slice(2, 8);
+    config.nodeId = `${config.region}-${os.hostname()}-${suffix}`;
+  }
+  return config;
+}
+
+export function workerCount(config: Config): number {
+  return config.media.workers || Math.max(1, os.availableParallelism());
+}

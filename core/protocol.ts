@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { BadRequestError, UnknownMethodError } from './errors.js';
+
+// The signaling protocol (WebSocket, JSON text frames), shared by the region node and the
+// browser SDK (which imports only its types). Every frame is parsed and validated here before
+// anything acts on it.
+//
+//   client -> server  {id, method, data}
+//   server -> client  {id, ok: true, data} | {id, ok: false, error: {code, message}}
+//   server -> client  {notification, data}
+
+const id = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(64)]);
+const entityId = z.string().min(1).max(64);
+/** mediasoup validates these deeply itself (a TypeError becomes bad_request); we check the shape. */
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const RoomName = z.string().min(1).max(128).regex(/^[\p{L}\p{N}_.~-]+$/u, 'letters, digits, _ . ~ - only');
+export const DisplayName = z.string().trim().min(1).max(64).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'no control characters');
+
+export const requestSchemas = {
+  getRouterRtpCapabilities: z.strictObject({}),
+  join: z.strictObject({
+    room: RoomName,
+    displayName: DisplayName,
+    rtpCapabilities: jsonObject,
+    token: z.string().max(8192).optional(),
+  }),
+  createWebRtcTransport: z.strictObject({
+    direction: z.enum(['send', 'recv']),
+    forceTcp: z.boolean().optional(),
+  }),
+  connectWebRtcTransport: z.strictObject({ transportId: entityId, dtlsParameters: jsonObject }),
+  restartIce: z.strictObject({ transportId: entityId }),
+  produce: z.strictObject({
+    transportId: entityId,
+    kind: z.enum(['audio', 'video']),
+    rtpParameters: jsonObject,
+    source: z.enum(['mic', 'camera', 'screen']).optional(),
+  }),
+  closeProducer: z.strictObject({ producerId: entityId }),
+  pauseProducer: z.strictObject({ producerId: entityId }),
+  resumeProducer: z.strictObject({ producerId: entityId }),
+  pauseConsumer: z.strictObject({ consumerId: entityId }),
+  resumeConsumer: z.strictObject({ consumerId: entityId }),
+  setConsumerPreferredLayers: z.strictObject({
+    consumerId: entityId,
+    spatialLayer: z.number().int().min(0).max(15),
+    temporalLayer: z.number().int().min(0).max(15).optional(),
+  }),
+  chat: z.strictObject({ text: z.string().min(1) }),
+  ping: z.strictObject({}),
+  leave: z.strictObject({}),
+} as const;
+
+export type Method = keyof typeof requestSchemas;
+export type RequestData<M extends Method> = z.infer<(typeof requestSchemas)[M]>;
+export type RequestId = z.infer<typeof id>;
+
+export type Request = { [M in Method]: { id: RequestId; method: M; data: RequestData<M> } }[Method];
+
+const envelope = z.strictObject({ id, method: z.string().min(1).max(64), data: z.unknown().optional() });
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function rejectPollution(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) throw new BadRequestError(`forbidden key "${key}"`);
+  return value;
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const where = issue.path.length ? issue.path.join('.') : 'message';
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Parses one text frame. Throws BadRequestError (bad JSON, bad envelope, bad data) or
+ * UnknownMethodError; `partialId` is filled in as soon as the id is known so that the error
+ * response can still be matched to its request.
+ */
+export function parseRequest(text: string, partialId: { id: RequestId | null } = { id: null }): Request {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text, rejectPollution);
+  } catch (err) {
+    if (err instanceof BadRequestError) throw err;
+    throw new BadRequestError('malformed JSON');
+  }
+  if (typeof raw === 'object' && raw !== null && 'id' in raw) {
+    const maybeId = id.safeParse((raw as { id: unknown }).id);
+    if (maybeId.success) partialId.id = maybeId.data;
+  }
+  const env = envelope.safeParse(raw);
+  if (!env.success) throw new BadRequestError(describe(env.error));
+  const { method } = env.data;
+  if (!Object.hasOwn(requestSchemas, method)) throw new UnknownMethodError(method);
+  const schema = requestSchemas[method as Method];
+  const data = schema.safeParse(env.data.data ?? {});
+  if (!data.success) throw new BadRequestError(`${method}: ${describe(data.error)}`);
+  return { id: env.data.id, method, data: data.data } as Request;
+}
+
+// ---- responses and notifications (types only; the browser SDK imports these) ----
+
+export interface PeerInfo {
+  peerId: string;
+  displayName: string;
+  region: string;
+}
+
+export interface JoinResponse {
+  peerId: string;
+  region: string;
+  nodeId: string;
+  peers: PeerInfo[];
+}
+
+export interface TransportResponse {
+  transportId: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+}
+
+export interface Notifications {
+  peerJoined: PeerInfo;
+  peerLeft: { peerId: string };
+  newConsumer: {
+    consumerId: string;
+    producerId: string;
+    peerId: string;
+    kind: 'audio' | 'video';
+    rtpParameters: unknown;
+    type: string;
+    producerPaused: boolean;
+    source: string;
+  };
+  producerClosed: { producerId: string; consumerId: string };
+  producerPaused: { producerId: string; consumerId: string };
+  producerResumed: { producerId: string; consumerId: string };
+  consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
+  activeSpeaker: { peerId: string | null };
+  chat: { peerId: string; displayName: string; text: string; ts: number };
+  /** The node lost the media state of this room (a worker died): join again. */
+  rejoin: { reason: string };
+}
+
+export type NotificationName = keyof Notifications;
+
+export type ServerMessage =
+  | { id: RequestId | null; ok: true; data: unknown }
+  | { id: RequestId | null; ok: false; error: { code: string; message: string } }
+  | { notification: NotificationName; data: unknown };

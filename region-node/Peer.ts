@@ -1,0 +1,88 @@
+import type { types } from 'mediasoup';
+import type { PeerId, RegionName } from '../core/ids.js';
+import type { NotificationName, Notifications, PeerInfo } from '../core/protocol.js';
+import { NotFoundError } from '../core/errors.js';
+
+/** How a Peer talks back to its browser; the Session implements it over the WebSocket. */
+export interface PeerChannel {
+  notify<N extends NotificationName>(name: N, data: Notifications[N]): void;
+}
+
+export type TransportDirection = 'send' | 'recv';
+
+export interface PeerTransportAppData extends types.AppData {
+  direction: TransportDirection;
+}
+
+/**
+ * One participant on this node: its transports, producers and consumers. The Room decides
+ * who consumes what; the Peer only owns and closes. Closing the transports closes the
+ * producers and consumers on them inside mediasoup, and their events clean up the maps.
+ */
+export class Peer {
+  readonly id: PeerId;
+  readonly displayName: string;
+  readonly region: RegionName;
+  readonly rtpCapabilities: types.RtpCapabilities;
+  readonly transports = new Map<string, types.WebRtcTransport<PeerTransportAppData>>();
+  readonly producers = new Map<string, types.Producer>();
+  readonly consumers = new Map<string, types.Consumer>();
+  /** Producers this peer consumes or is about to (set before the async consume, so a producer is never consumed twice). */
+  readonly consuming = new Set<string>();
+  readonly #channel: PeerChannel;
+  #closed = false;
+
+  constructor(options: { id: PeerId; displayName: string; region: RegionName; rtpCapabilities: types.RtpCapabilities; channel: PeerChannel }) {
+    this.id = options.id;
+    this.displayName = options.displayName;
+    this.region = options.region;
+    this.rtpCapabilities = options.rtpCapabilities;
+    this.#channel = options.channel;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get info(): PeerInfo {
+    return { peerId: this.id, displayName: this.displayName, region: this.region };
+  }
+
+  get recvTransport(): types.WebRtcTransport<PeerTransportAppData> | undefined {
+    for (const t of this.transports.values()) if (t.appData.direction === 'recv' && !t.closed) return t;
+    return undefined;
+  }
+
+  notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
+    if (!this.#closed) this.#channel.notify(name, data);
+  }
+
+  transport(id: string): types.WebRtcTransport<PeerTransportAppData> {
+    const t = this.transports.get(id);
+    if (!t) throw new NotFoundError(`no transport ${id.slice(0, 64)}`);
+    return t;
+  }
+
+  producer(id: string): types.Producer {
+    const p = this.producers.get(id);
+    if (!p) throw new NotFoundError(`no producer ${id.slice(0, 64)}`);
+    return p;
+  }
+
+  consumer(id: string): types.Consumer {
+    const c = this.consumers.get(id);
+    if (!c) throw new NotFoundError(`no consumer ${id.slice(0, 64)}`);
+    return c;
+  }
+
+  /** Synchronous, idempotent, never throws. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+    this.producers.clear();
+    this.consumers.clear();
+    this.consuming.clear();
+  }
+}

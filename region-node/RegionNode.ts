@@ -1,0 +1,388 @@
+import { createRequire } from 'node:module';
+import type { types } from 'mediasoup';
+import type { HttpResponse, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { Config } from '../core/config.js';
+import { workerCount } from '../core/config.js';
+import { asNodeId, asRegionName, asRoomId, type NodeId, type RegionName, type RoomId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { createMetricsRegistry, type Registry } from '../core/metrics.js';
+import { RoomName } from '../core/protocol.js';
+import { BadRequestError, InvalidStateError } from '../core/errors.js';
+import { withoutDroppedExtensions } from './mediaCodecs.js';
+import { registerNodeMetrics } from './NodeMetrics.js';
+import { Room } from './Room.js';
+import { Session, type SessionHost } from './Session.js';
+import { StaticFiles } from './StaticFiles.js';
+import { WorkerPool } from './WorkerPool.js';
+import { MEDIA_CODECS } from './mediaCodecs.js';
+
+// uWebSockets.js ships as CommonJS with a native addon; load it through require so the
+// native binary (not the package's pure-JS fallback) is what runs.
+const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
+
+interface SocketData {
+  session: Session | undefined;
+  ip: string;
+  /** Set by open(): after close, a send on the uWS socket would throw. */
+  markClosed: () => void;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  region: string;
+  nodeId: string;
+  draining: boolean;
+  rooms: number;
+  peers: number;
+  producers: number;
+  consumers: number;
+  workers: { index: number; pid: number; routers: number; alive: boolean }[];
+}
+
+/**
+ * The regional process: one uWS app on one port (HTTP + WebSocket), a mediasoup worker pool,
+ * and the rooms on this node.
+ */
+export class RegionNode implements SessionHost {
+  readonly config: Config;
+  readonly region: RegionName;
+  readonly nodeId: NodeId;
+  readonly metrics: Registry;
+  readonly #log: Logger;
+  readonly #pool: WorkerPool;
+  readonly #rooms = new Map<RoomId, Promise<Room>>();
+  readonly #openRooms = new Map<RoomId, Room>();
+  readonly #sockets = new Set<WebSocket<SocketData>>();
+  readonly #static: StaticFiles;
+  readonly #capsRouterCaps: types.RtpCapabilities;
+  readonly #transfer = { foldedIn: 0, foldedOut: 0, live: new Map<string, { in: number; out: number }>() };
+  #listenSocket: us_listen_socket | undefined;
+  #port = 0;
+  #draining = false;
+  #closed = false;
+
+  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities) {
+    this.config = config;
+    this.region = asRegionName(config.region);
+    this.nodeId = asNodeId(config.nodeId);
+    this.#log = log;
+    this.#pool = pool;
+    this.#capsRouterCaps = caps;
+    this.#static = new StaticFiles(config.http.staticDir);
+    this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
+    registerNodeMetrics(this.metrics, {
+      counts: () => this.#counts(),
+      transferTotals: () => this.#transferTotals(),
+      workerUsage: () => this.#pool.resourceUsage(),
+    });
+  }
+
+  static async start(config: Config, log: Logger): Promise<RegionNode> {
+    const pool = await WorkerPool.create(
+      {
+        size: workerCount(config),
+        rtcPort: config.media.rtcPort,
+        listenIp: config.media.listenIp,
+        announcedAddress: config.media.announcedAddress,
+        logLevel: config.media.workerLogLevel,
+        workerBin: config.media.workerBin,
+      },
+      log,
+    );
+    // Router capabilities depend only on the codec list, so one throwaway router answers
+    // getRouterRtpCapabilities before a client has picked a room.
+    let caps: types.RtpCapabilities;
+    try {
+      const router = await pool.pick().worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+      caps = withoutDroppedExtensions(router.rtpCapabilities);
+      router.close();
+    } catch (err) {
+      pool.close();
+      throw err;
+    }
+    const node = new RegionNode(config, log, pool, caps);
+    try {
+      await node.#listen();
+    } catch (err) {
+      node.close();
+      throw err;
+    }
+    return node;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get wsUrl(): string {
+    if (this.config.http.publicWsUrl) return this.config.http.publicWsUrl;
+    const host = this.config.http.host === '0.0.0.0' || this.config.http.host === '::' ? '127.0.0.1' : this.config.http.host;
+    return `ws://${host}:${this.#port}/ws`;
+  }
+
+  get limits(): SessionHost['limits'] {
+    return this.config.limits;
+  }
+
+  get transportOptions(): SessionHost['transportOptions'] {
+    const m = this.config.media;
+    return {
+      initialAvailableOutgoingBitrate: m.initialOutgoingBitrate,
+      maxIncomingBitrate: m.maxIncomingBitrate,
+      peerDisconnectTimeoutSec: m.peerDisconnectTimeoutSec,
+    };
+  }
+
+  get pool(): WorkerPool {
+    return this.#pool;
+  }
+
+  rooms(): ReadonlyMap<RoomId, Room> {
+    return this.#openRooms;
+  }
+
+  routerRtpCapabilities(): types.RtpCapabilities {
+    return this.#capsRouterCaps;
+  }
+
+  webRtcServerFor(room: Room): types.WebRtcServer {
+    return this.#pool.slots[room.workerIndex]!.webRtcServer;
+  }
+
+  /** Concurrent joins of a new room share one creation, so a room never gets two routers. */
+  getOrCreateRoom(name: string): Promise<Room> {
+    if (this.#closed) return Promise.reject(new InvalidStateError('node is shutting down'));
+    const parsed = RoomName.safeParse(name);
+    if (!parsed.success) return Promise.reject(new BadRequestError('bad room name'));
+    const id = asRoomId(parsed.data);
+    const pending = this.#rooms.get(id);
+    if (pending) return pending;
+    const created = Room.create(id, this.#pool, this.#log, this.config.limits.maxPeersPerRoom).then(
+      (room) => {
+        this.#openRooms.set(id, room);
+        this.#watchTransfer(room);
+        room.once('@close', () => {
+          if (this.#openRooms.get(id) === room) this.#openRooms.delete(id);
+          if (this.#rooms.get(id) === created) this.#rooms.delete(id);
+        });
+        return room;
+      },
+      (err: unknown) => {
+        this.#rooms.delete(id);
+        throw err;
+      },
+    );
+    this.#rooms.set(id, created);
+    return created;
+  }
+
+  health(): HealthReport {
+    return {
+      ok: !this.#closed && this.#pool.slots.some((s) => !s.worker.closed),
+      region: this.region,
+      nodeId: this.nodeId,
+      draining: this.#draining,
+      ...this.#counts(),
+      workers: this.#pool.slots.map((s) => ({ index: s.index, pid: s.worker.pid, routers: s.routers, alive: !s.worker.closed })),
+    };
+  }
+
+  /** Stop taking joins; resolves when every room has emptied or `timeoutMs` has passed. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    this.#log.info({ rooms: this.#openRooms.size, timeoutMs }, 'draining');
+    const deadline = Date.now() + timeoutMs;
+    while (this.#openRooms.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  }
+
+  /** Synchronous, idempotent, never throws. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const room of this.#openRooms.values()) room.close();
+    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = undefined;
+    for (const ws of this.#sockets) ws.end(1001, 'node shutting down');
+    this.#pool.close();
+    this.#log.info('region node closed');
+  }
+
+  #counts(): { rooms: number; peers: number; producers: number; consumers: number } {
+    const sum = { rooms: this.#openRooms.size, peers: 0, producers: 0, consumers: 0 };
+    for (const room of this.#openRooms.values()) {
+      const c = room.counts();
+      sum.peers += c.peers;
+      sum.producers += c.producers;
+      sum.consumers += c.consumers;
+    }
+    return sum;
+  }
+
+  #watchTransfer(room: Room): void {
+    const t = this.#transfer;
+    room.router.observer.on('newtransport', (transport) => {
+      transport.observer.once('close', () => {
+        const last = t.live.get(transport.id);
+        t.live.delete(transport.id);
+        if (last) {
+          t.foldedIn += last.in;
+          t.foldedOut += last.out;
+        }
+      });
+    });
+  }
+
+  async #transferTotals(): Promise<{ bytesIn: number; bytesOut: number }> {
+    const t = this.#transfer;
+    const reads: Promise<void>[] = [];
+    for (const room of this.#openRooms.values()) {
+      for (const peer of room.peers.values()) {
+        for (const transport of peer.transports.values()) {
+          reads.push(
+            transport.getStats().then(
+              ([s]) => {
+                if (s && !transport.closed) t.live.set(transport.id, { in: s.bytesReceived, out: s.bytesSent });
+              },
+              () => undefined,
+            ),
+          );
+        }
+      }
+    }
+    await Promise.all(reads);
+    let bytesIn = t.foldedIn;
+    let bytesOut = t.foldedOut;
+    for (const v of t.live.values()) {
+      bytesIn += v.in;
+      bytesOut += v.out;
+    }
+    return { bytesIn, bytesOut };
+  }
+
+  #listen(): Promise<void> {
+    const app = uWS.App();
+    const limits = this.config.limits;
+
+    app.ws<SocketData>('/ws', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: limits.maxMessageBytes,
+      idleTimeout: limits.idleTimeoutSec,
+      maxBackpressure: 4 * 1024 * 1024,
+      closeOnBackpressureLimit: 1,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        res.upgrade<SocketData>(
+          { session: undefined, ip, markClosed: () => undefined },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open: (ws: WebSocket<SocketData>) => {
+        const data = ws.getUserData();
+        let open = true;
+        const session = new Session(
+          this,
+          {
+            send: (text) => {
+              if (!open) return false;
+              return ws.send(text, false) !== 2;
+            },
+            close: (code, reason) => {
+              if (!open) return;
+              open = false;
+              ws.end(code, reason);
+            },
+          },
+          this.#log.child({ ip: data.ip }),
+        );
+        data.session = session;
+        data.markClosed = () => {
+          open = false;
+        };
+        this.#sockets.add(ws);
+      },
+      message: (ws, message, isBinary) => {
+        ws.getUserData().session?.onMessage(message, isBinary);
+      },
+      close: (ws, code) => {
+        const data = ws.getUserData();
+        data.markClosed();
+        this.#sockets.delete(ws);
+        this.#log.debug({ code }, 'socket closed');
+        data.session?.onClose();
+      },
+    });
+
+    app.get('/healthz', (res) => {
+      const h = this.health();
+      json(res, h.ok ? '200 OK' : '503 Service Unavailable', h);
+    });
+
+    app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      this.metrics.metrics().then(
+        (text) => {
+          if (aborted) return;
+          res.cork(() => res.writeHeader('content-type', this.metrics.contentType).end(text));
+        },
+        (err: Error) => {
+          this.#log.error({ err }, 'metrics failed');
+          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        },
+      );
+    });
+
+    // Until the geo-router exists, a region node answers routing for itself.
+    app.get('/api/route', (res, req) => {
+      const room = req.getQuery('room') ?? '';
+      if (!RoomName.safeParse(room).success) {
+        json(res, '400 Bad Request', { error: { code: 'bad_request', message: 'room: letters, digits, _ . ~ - only (1-128)' } });
+        return;
+      }
+      json(res, '200 OK', { region: this.region, nodeId: this.nodeId, wsUrl: this.wsUrl });
+    });
+
+    app.get('/ping', (res) => json(res, '200 OK', { region: this.region, nodeId: this.nodeId, now: Date.now() }));
+
+    app.get('/*', (res, req) => {
+      const file = this.#static.get(req.getUrl());
+      if (!file) {
+        res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found'));
+        return;
+      }
+      res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
+    });
+
+    app.any('/*', (res) => {
+      res.cork(() => res.writeStatus('405 Method Not Allowed').end());
+    });
+
+    const { host, port } = this.config.http;
+    return new Promise((resolve, reject) => {
+      app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port} (in use or not permitted)`));
+          return;
+        }
+        this.#listenSocket = socket;
+        this.#port = uWS.us_socket_local_port(socket);
+        this.#log.info({ url: `http://${host}:${this.#port}`, ws: this.wsUrl, region: this.region, node: this.nodeId }, 'region node listening');
+        resolve();
+      });
+    });
+  }
+}
+
+function json(res: HttpResponse, status: string, body: unknown): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
+  });
+}

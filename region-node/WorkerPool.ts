@@ -1,0 +1,137 @@
+import { createWorker, type types } from 'mediasoup';
+import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
+import type { Logger } from '../core/logger.js';
+
+export interface WorkerPoolOptions {
+  size: number;
+  /** Worker slot i listens for WebRTC on rtcPort + i (UDP and TCP). 0 = ephemeral ports. */
+  rtcPort: number;
+  listenIp: string;
+  announcedAddress: string;
+  logLevel: types.WorkerLogLevel;
+  workerBin: string;
+}
+
+export interface WorkerSlot {
+  readonly index: number;
+  worker: types.Worker;
+  webRtcServer: types.WebRtcServer;
+  /** Routers currently on this worker; the pool balances new rooms by this count. */
+  routers: number;
+}
+
+export type WorkerPoolEvents = {
+  /** A worker died and was replaced; its routers are gone (each router emits workerclose). */
+  workerReplaced: [index: number, error: Error];
+  workerReplaceFailed: [index: number, error: Error];
+};
+
+/**
+ * One mediasoup worker per slot, each with a WebRtcServer on a fixed port (like Jitsi's
+ * 10000/udp) so that a firewall needs one UDP and one TCP port per worker and not a range.
+ * A worker that dies is replaced on the same port; rooms on it are told by their routers.
+ */
+export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
+  readonly #options: WorkerPoolOptions;
+  readonly #log: Logger;
+  readonly #slots: WorkerSlot[] = [];
+  #closed = false;
+
+  private constructor(options: WorkerPoolOptions, log: Logger) {
+    super(log);
+    this.#options = options;
+    this.#log = log;
+  }
+
+  static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
+    const pool = new WorkerPool(options, log);
+    try {
+      for (let i = 0; i < options.size; i++) pool.#slots.push(await pool.#startSlot(i));
+    } catch (err) {
+      pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get slots(): readonly WorkerSlot[] {
+    return this.#slots;
+  }
+
+  /** The least-loaded live worker for a new room. */
+  pick(): WorkerSlot {
+    let best: WorkerSlot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.worker.closed) continue;
+      if (!best || slot.routers < best.routers) best = slot;
+    }
+    if (!best) throw new Error('no live mediasoup worker');
+    return best;
+  }
+
+  async #startSlot(index: number): Promise<WorkerSlot> {
+    const o = this.#options;
+    const worker = await createWorker({
+      logLevel: o.logLevel,
+      ...(o.workerBin ? { workerBin: o.workerBin } : {}),
+    });
+    let webRtcServer: types.WebRtcServer;
+    try {
+      const port = o.rtcPort ? o.rtcPort + index : undefined;
+      const announcedAddress = o.announcedAddress || undefined;
+      webRtcServer = await worker.createWebRtcServer({
+        listenInfos: [
+          { protocol: 'udp', ip: o.listenIp, ...(announcedAddress ? { announcedAddress } : {}), ...(port ? { port } : {}) },
+          { protocol: 'tcp', ip: o.listenIp, ...(announcedAddress ? { announcedAddress } : {}), ...(port ? { port } : {}) },
+        ],
+      });
+    } catch (err) {
+      worker.close();
+      throw err;
+    }
+    const slot: WorkerSlot = { index, worker, webRtcServer, routers: 0 };
+    worker.on('died', (error) => this.#onDied(slot, error));
+    this.#log.info({ worker: index, workerPid: worker.pid }, 'mediasoup worker started');
+    return slot;
+  }
+
+  #onDied(slot: WorkerSlot, error: Error): void {
+    if (this.#closed) return;
+    this.#log.error({ worker: slot.index, workerPid: slot.worker.pid, err: error }, 'mediasoup worker died, replacing it');
+    slot.routers = 0;
+    this.#startSlot(slot.index).then(
+      (fresh) => {
+        if (this.#closed) {
+          fresh.worker.close();
+          return;
+        }
+        this.#slots[slot.index] = fresh;
+        this.safeEmit('workerReplaced', slot.index, error);
+      },
+      (err: Error) => {
+        this.#log.error({ worker: slot.index, err }, 'could not replace mediasoup worker');
+        this.safeEmit('workerReplaceFailed', slot.index, err);
+      },
+    );
+  }
+
+  async resourceUsage(): Promise<{ index: number; pid: number; userSec: number; systemSec: number }[]> {
+    const out = [];
+    for (const slot of this.#slots) {
+      if (slot.worker.closed) continue;
+      try {
+        const ru = await slot.worker.getResourceUsage();
+        out.push({ index: slot.index, pid: slot.worker.pid, userSec: ru.ru_utime / 1000, systemSec: ru.ru_stime / 1000 });
+      } catch {
+        // The worker died between the check and the call; the replacement reports next time.
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const slot of this.#slots) slot.worker.close();
+  }
+}
