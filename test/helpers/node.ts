@@ -1,0 +1,39 @@
+import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
+import { createLogger } from '../../core/logger.js';
+import { RegionNode } from '../../region-node/RegionNode.js';
+import { SignalClient } from './SignalClient.js';
+
+/** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
+export async function startTestNode(overrides: DeepPartial<Config> = {}): Promise<RegionNode> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      nodeId: `test-${Math.random().toString(36).slice(2, 8)}`,
+      http: { port: 0 },
+      media: { workers: 1, rtcPort: 0 },
+      log: { level: (process.env.TEST_LOG_LEVEL as Config['log']['level']) ?? 'silent', pretty: 'false' },
+      ...overrides,
+    },
+  });
+  return RegionNode.start(config, createLogger({ level: config.log.level, pretty: false }));
+}
+
+/** Connects, loads capabilities and joins `room`; returns the client and the join response. */
+export async function joinRoom(node: RegionNode, room: string, displayName: string): Promise<{ client: SignalClient; join: any; caps: any }> {
+  const client = await SignalClient.connect(node.wsUrl);
+  const caps = await client.request('getRouterRtpCapabilities');
+  const join = await client.request('join', { room, displayName, rtpCapabilities: caps });
+  return { client, join, caps };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true or `timeoutMs` passes; rejects with `what` on time-out. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out: ${what}`);
+}
