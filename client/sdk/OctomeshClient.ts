@@ -1,0 +1,426 @@
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import type { PeerInfo } from '../../core/protocol.js';
+import { Emitter } from './Emitter.js';
+import { type Notification, OctomeshError, Signaling } from './Signaling.js';
+import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
+import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, RemoteMedia, SelfInfo } from './types.js';
+
+export { OctomeshError } from './Signaling.js';
+export type * from './types.js';
+
+const SIMULCAST: types.RtpEncodingParameters[] = [
+  { maxBitrate: 100_000, scaleResolutionDownBy: 4 },
+  { maxBitrate: 300_000, scaleResolutionDownBy: 2 },
+  { maxBitrate: 900_000 },
+];
+const PING_INTERVAL_MS = 15_000;
+const LEAVE_TIMEOUT_MS = 1_500;
+/** Errors a retry cannot fix; anything else (a dead node, draining, a full room) is retried. */
+const FATAL_CODES = new Set(['bad_request', 'unauthorized', 'unknown_method']);
+/** After this many failed attempts a pinned region is dropped, in case the region itself is down. */
+const REGION_PIN_ATTEMPTS = 2;
+
+const backoff = (failures: number): number => Math.min(500 * 2 ** failures, 5_000);
+const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
+const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+type MediaNotification = Exclude<Notification, { name: 'peerJoined' | 'activeSpeaker' | 'chat' | 'rejoin' }>;
+
+/** Everything tied to one WebSocket; a rejoin throws the whole session away. */
+interface Session {
+  readonly sig: Signaling;
+  readonly device: Device;
+  send: types.Transport | null;
+  recv: types.Transport | null;
+  readonly producers: Partial<Record<Kind, types.Producer>>;
+  /** newConsumer and friends wait on this, so none arrives before the recv transport exists. */
+  readonly recvReady: Promise<void>;
+  markRecvReady: () => void;
+  /** Media notifications run one after another, so a producerClosed never overtakes its consume(). */
+  chain: Promise<void>;
+  pingTimer: ReturnType<typeof setInterval> | undefined;
+}
+
+export class OctomeshClient extends Emitter<ClientEvents> {
+  #state: ClientState = 'idle';
+  #opts: JoinOptions | null = null;
+  #session: Session | null = null;
+  #self: SelfInfo | null = null;
+  #activeSpeaker: string | null = null;
+  readonly #peers = new Map<string, PeerInfo>();
+  readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
+  #local: LocalMedia = { audio: null, video: null };
+  #localPromise: Promise<LocalMedia> | null = null;
+  readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
+  #failures = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  get state(): ClientState { return this.#state; }
+  get self(): SelfInfo | null { return this.#self; }
+  get activeSpeaker(): string | null { return this.#activeSpeaker; }
+  get peers(): PeerInfo[] { return [...this.#peers.values()]; }
+  get consumers(): RemoteMedia[] { return [...this.#consumers.values()].map((c) => c.media); }
+  get localMedia(): LocalMedia { return { ...this.#local }; }
+  get micEnabled(): boolean { return this.#enabled.audio; }
+  get cameraEnabled(): boolean { return this.#enabled.video; }
+
+  /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
+  async getRecvStats(): Promise<RTCStatsReport | null> {
+    const recv = this.#session?.recv;
+    return recv && !recv.closed ? recv.getStats() : null;
+  }
+
+  async join(options: JoinOptions): Promise<SelfInfo> {
+    const current = this.#state; // a local, so TypeScript does not keep the narrowing past the awaits
+    if (current === 'joining' || current === 'joined' || current === 'reconnecting') {
+      throw new OctomeshError('invalid_state', `cannot join while ${current}`);
+    }
+    this.#opts = { ...options };
+    this.#failures = 0;
+    this.#setState('joining');
+    void this.#acquireLocal(); // the permission prompt overlaps the signaling round trips
+    try {
+      return await this.#connect();
+    } catch (err) {
+      const error = toError(err);
+      if (this.#state === 'joining') {
+        this.#teardown();
+        this.#setState('error');
+        this.emit('error', error);
+      }
+      throw error;
+    }
+  }
+
+  /** Deliberate: tells the server, closes everything, stops the camera and mic; no rejoin. */
+  async leave(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'left') return;
+    const s = this.#session;
+    this.#setState('left'); // from here on a closing socket is expected, not a reason to rejoin
+    clearTimeout(this.#retryTimer);
+    if (s && !s.sig.closed) await s.sig.request('leave', {}, LEAVE_TIMEOUT_MS).catch(() => undefined);
+    this.#teardown();
+    this.#local.audio?.stop();
+    this.#local.video?.stop();
+    this.#local = { audio: null, video: null };
+    this.#localPromise = null;
+    this.emit('left');
+  }
+
+  setMicEnabled(enabled: boolean): Promise<void> {
+    this.#enabled.audio = enabled;
+    return this.#applyEnabled('audio');
+  }
+
+  setCameraEnabled(enabled: boolean): Promise<void> {
+    this.#enabled.video = enabled;
+    return this.#applyEnabled('video');
+  }
+
+  async sendChat(text: string): Promise<void> {
+    const trimmed = text.trim();
+    if (!trimmed) return;
+    const s = this.#joinedSession();
+    await s.sig.request('chat', { text: trimmed });
+    const self = this.#self;
+    if (self && this.#opts) this.emit('chat', { peerId: self.peerId, displayName: this.#opts.displayName, text: trimmed, ts: Date.now() });
+  }
+
+  async setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    const s = this.#joinedSession();
+    await s.sig.request('setConsumerPreferredLayers', { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+  }
+
+  // ---- one connection attempt: route, socket, device, join, transports ----
+
+  async #connect(): Promise<SelfInfo> {
+    const opts = this.#opts!;
+    const wsUrl = await fetchRoute(opts, this.#failures < REGION_PIN_ATTEMPTS ? opts.region : undefined);
+    if (this.#state !== 'joining' && this.#state !== 'reconnecting') throw aborted();
+    const sig = await Signaling.open(wsUrl);
+    if ((this.#state !== 'joining' && this.#state !== 'reconnecting') || this.#session) {
+      sig.close();
+      throw aborted();
+    }
+    let markRecvReady = (): void => undefined;
+    const recvReady = new Promise<void>((resolve) => { markRecvReady = resolve; });
+    const s: Session = { sig, device: new Device(), send: null, recv: null, producers: {}, recvReady, markRecvReady, chain: Promise.resolve(), pingTimer: undefined };
+    this.#session = s;
+    sig.onNotification = (n) => this.#onNotification(s, n);
+    sig.onClose = (reason) => this.#lost(s, reason, false);
+    const live = (): void => { if (this.#session !== s) throw aborted(); };
+
+    const caps = (await sig.request('getRouterRtpCapabilities', {})) as types.RtpCapabilities;
+    live();
+    await s.device.load({ routerRtpCapabilities: withoutAbsCaptureTime(caps) });
+    live();
+    const joined = await sig.request('join', {
+      room: opts.room,
+      displayName: opts.displayName,
+      rtpCapabilities: s.device.rtpCapabilities,
+      ...(opts.token ? { token: opts.token } : {}),
+    });
+    live();
+    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId };
+    for (const peer of joined.peers) this.#addPeer(peer);
+    await Promise.all([this.#createTransport(s, 'send'), this.#createTransport(s, 'recv')]);
+    live();
+    s.markRecvReady();
+    s.pingTimer = setInterval(() => this.#ping(s), PING_INTERVAL_MS);
+    this.#failures = 0;
+    this.#setState('joined');
+    this.emit('joined', this.#self);
+    // Joined means "in the room and receiving"; a slow permission prompt must not hold that up.
+    void this.#produceAll(s);
+    return this.#self;
+  }
+
+  async #createTransport(s: Session, direction: 'send' | 'recv'): Promise<void> {
+    const r = await s.sig.request('createWebRtcTransport', { direction });
+    if (this.#session !== s) throw aborted();
+    const options: types.TransportOptions = {
+      id: r.transportId,
+      iceParameters: r.iceParameters as types.IceParameters,
+      iceCandidates: r.iceCandidates as types.IceCandidate[],
+      dtlsParameters: r.dtlsParameters as types.DtlsParameters,
+    };
+    const t = direction === 'send' ? s.device.createSendTransport(options) : s.device.createRecvTransport(options);
+    s[direction] = t;
+    t.on('connect', ({ dtlsParameters }, done, fail) => {
+      s.sig.request('connectWebRtcTransport', { transportId: t.id, dtlsParameters }).then(() => done(), fail);
+    });
+    // 'failed' does not heal by itself; a fresh join is the one recovery the protocol supports end to end.
+    t.on('connectionstatechange', (state) => {
+      if (state === 'failed') this.#lost(s, `${direction} transport failed`, false);
+    });
+    if (direction === 'send') {
+      t.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
+        const source = appData['source'] as 'mic' | 'camera';
+        s.sig.request('produce', { transportId: t.id, kind, rtpParameters, source }).then(({ producerId }) => done({ id: producerId }), fail);
+      });
+    }
+  }
+
+  async #produceAll(s: Session): Promise<void> {
+    const local = await this.#acquireLocal();
+    for (const kind of ['audio', 'video'] as const) {
+      const track = local[kind];
+      if (!track || track.readyState === 'ended' || this.#session !== s || !s.send || !s.device.canProduce(kind)) continue;
+      try {
+        // stopTracks: false keeps the camera and mic alive across rejoins (no second prompt).
+        const producer = await s.send.produce({
+          track,
+          stopTracks: false,
+          appData: { source: kind === 'audio' ? 'mic' : 'camera' },
+          ...(kind === 'video' ? { encodings: SIMULCAST } : {}),
+        });
+        if (this.#session !== s) {
+          producer.close();
+          return;
+        }
+        s.producers[kind] = producer;
+        await this.#applyEnabled(kind);
+      } catch (err) {
+        if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
+      }
+    }
+  }
+
+  #acquireLocal(): Promise<LocalMedia> {
+    this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false).then((media) => {
+      if (this.#state === 'left') {
+        media.audio?.stop();
+        media.video?.stop();
+        return { audio: null, video: null };
+      }
+      this.#local = media;
+      this.emit('localMedia', { ...media });
+      return media;
+    });
+    return this.#localPromise;
+  }
+
+  async #applyEnabled(kind: Kind): Promise<void> {
+    const want = this.#enabled[kind];
+    const s = this.#session;
+    const producer = s?.producers[kind];
+    if (!s || !producer || producer.closed) {
+      const track = this.#local[kind];
+      if (track) track.enabled = want; // the preview shows it; the next produce re-applies it
+      return;
+    }
+    if (producer.paused !== want) return;
+    if (want) producer.resume();
+    else producer.pause();
+    await s.sig.request(want ? 'resumeProducer' : 'pauseProducer', { producerId: producer.id });
+  }
+
+  // ---- notifications ----
+
+  #onNotification(s: Session, n: Notification): void {
+    if (this.#session !== s) return;
+    switch (n.name) {
+      case 'peerJoined':
+        this.#addPeer(n.data);
+        return;
+      case 'activeSpeaker':
+        this.#activeSpeaker = n.data.peerId;
+        this.emit('activeSpeaker', n.data.peerId);
+        return;
+      case 'chat':
+        if (n.data.peerId !== this.#self?.peerId) this.emit('chat', n.data);
+        return;
+      case 'rejoin':
+        this.#lost(s, `server asked to rejoin: ${n.data.reason}`, true);
+        return;
+      default:
+        s.chain = s.chain
+          .then(() => s.recvReady)
+          .then(() => this.#onMediaNotification(s, n))
+          .catch((err: unknown) => { if (this.#session === s) console.warn(`octomesh: ${n.name} failed`, err); });
+    }
+  }
+
+  async #onMediaNotification(s: Session, n: MediaNotification): Promise<void> {
+    if (this.#session !== s) return;
+    switch (n.name) {
+      case 'newConsumer': {
+        const d = n.data;
+        const consumer = await s.recv!.consume({ id: d.consumerId, producerId: d.producerId, kind: d.kind, rtpParameters: d.rtpParameters as types.RtpParameters });
+        if (this.#session !== s) return; // the transport closed and took the consumer with it
+        const media: RemoteMedia = {
+          consumerId: d.consumerId, producerId: d.producerId, peerId: d.peerId, kind: d.kind, source: d.source,
+          track: consumer.track, producerPaused: d.producerPaused, currentLayers: null,
+        };
+        this.#consumers.set(d.consumerId, { media, consumer });
+        this.emit('consumer', media);
+        // Server-side consumers start paused so no keyframe is lost before the track is attached.
+        s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {
+          if (this.#session === s) console.warn('octomesh: resumeConsumer failed', err);
+        });
+        return;
+      }
+      case 'producerClosed':
+        this.#closeConsumer(n.data.consumerId);
+        return;
+      case 'producerPaused':
+      case 'producerResumed': {
+        const entry = this.#consumers.get(n.data.consumerId);
+        if (!entry) return;
+        entry.media.producerPaused = n.name === 'producerPaused';
+        this.emit('consumerUpdated', entry.media);
+        return;
+      }
+      case 'consumerLayersChanged': {
+        const entry = this.#consumers.get(n.data.consumerId);
+        if (!entry) return;
+        const { spatialLayer, temporalLayer } = n.data;
+        entry.media.currentLayers = spatialLayer === null ? null : { spatialLayer, temporalLayer };
+        this.emit('consumerUpdated', entry.media);
+        return;
+      }
+      case 'peerLeft': {
+        for (const { media } of [...this.#consumers.values()]) if (media.peerId === n.data.peerId) this.#closeConsumer(media.consumerId);
+        const peer = this.#peers.get(n.data.peerId);
+        this.#peers.delete(n.data.peerId);
+        if (peer) this.emit('peerLeft', peer);
+        return;
+      }
+    }
+  }
+
+  #addPeer(peer: PeerInfo): void {
+    if (peer.peerId === this.#self?.peerId) return;
+    this.#peers.set(peer.peerId, peer);
+    this.emit('peerJoined', peer);
+  }
+
+  #closeConsumer(consumerId: string): void {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry) return;
+    this.#consumers.delete(consumerId);
+    entry.consumer.close();
+    this.emit('consumerClosed', entry.media);
+  }
+
+  // ---- losing a session and getting back ----
+
+  #ping(s: Session): void {
+    s.sig.request('ping', {}).catch((err: unknown) => {
+      // A node that vanished without a FIN leaves the socket open for minutes.
+      if (err instanceof OctomeshError && err.code === 'timeout') this.#lost(s, 'the server stopped answering', false);
+    });
+  }
+
+  #lost(s: Session, reason: string, immediate: boolean): void {
+    if (this.#session !== s) return;
+    if (this.#state !== 'joined') {
+      // An attempt is in flight: failing its requests makes it retry (or fail the first join).
+      this.#teardown();
+      return;
+    }
+    this.#teardown();
+    this.#setState('reconnecting');
+    this.#failures = 0;
+    this.#scheduleRetry(reason, immediate ? 0 : backoff(0));
+  }
+
+  #scheduleRetry(reason: string, delayMs: number): void {
+    this.emit('reconnecting', { reason, attempt: this.#failures + 1 });
+    this.#retryTimer = setTimeout(() => void this.#retry(), delayMs);
+  }
+
+  async #retry(): Promise<void> {
+    this.#retryTimer = undefined;
+    if (this.#state !== 'reconnecting') return;
+    try {
+      await this.#connect();
+    } catch (err) {
+      if (this.#state !== 'reconnecting') return;
+      this.#teardown();
+      const error = toError(err);
+      if (error instanceof OctomeshError && FATAL_CODES.has(error.code)) {
+        this.#setState('error');
+        this.emit('error', error);
+        return;
+      }
+      this.#failures++;
+      this.#scheduleRetry(error.message, backoff(this.#failures));
+    }
+  }
+
+  /** Closes the session and forgets the room; emits the closes so a UI can stay incremental. */
+  #teardown(): void {
+    const s = this.#session;
+    this.#session = null;
+    if (s) {
+      clearInterval(s.pingTimer);
+      s.sig.close();
+      s.send?.close();
+      s.recv?.close();
+    }
+    const consumers = [...this.#consumers.values()];
+    const peers = [...this.#peers.values()];
+    this.#consumers.clear();
+    this.#peers.clear();
+    this.#self = null;
+    for (const { media } of consumers) this.emit('consumerClosed', media);
+    for (const peer of peers) this.emit('peerLeft', peer);
+    if (this.#activeSpeaker !== null) {
+      this.#activeSpeaker = null;
+      this.emit('activeSpeaker', null);
+    }
+  }
+
+  #joinedSession(): Session {
+    if (this.#state !== 'joined' || !this.#session) throw new OctomeshError('invalid_state', `not joined (${this.#state})`);
+    return this.#session;
+  }
+
+  #setState(state: ClientState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,72 @@
+import type { Notifications, PeerInfo } from '../../core/protocol.js';
+
+// The SDK's public shapes, apart from the class so an app or a test can import them alone.
+
+export type { PeerInfo };
+
+export type ClientState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' | 'error';
+export type Kind = 'audio' | 'video';
+
+export interface JoinOptions {
+  room: string;
+  displayName: string;
+  /** Ask the geo-router for this region instead of the nearest one. */
+  region?: string;
+  token?: string;
+  /** Send microphone / camera (default true). False still receives. */
+  audio?: boolean;
+  video?: boolean;
+  /** Origin of the geo-router's /api/route; default: the page's origin. */
+  apiBase?: string;
+}
+
+export interface SelfInfo {
+  room: string;
+  peerId: string;
+  region: string;
+  nodeId: string;
+}
+
+export interface Layers {
+  spatialLayer: number;
+  temporalLayer: number | null;
+}
+
+/** One remote track. `producerPaused` and `currentLayers` change in place ('consumerUpdated'). */
+export interface RemoteMedia {
+  consumerId: string;
+  producerId: string;
+  peerId: string;
+  kind: Kind;
+  source: string;
+  track: MediaStreamTrack;
+  producerPaused: boolean;
+  currentLayers: Layers | null;
+}
+
+export interface LocalMedia {
+  audio: MediaStreamTrack | null;
+  video: MediaStreamTrack | null;
+}
+
+export type ChatMessage = Notifications['chat'];
+
+export type ClientEvents = {
+  state: [ClientState];
+  /** After every (re)join: the room's current peers have been announced with 'peerJoined'. */
+  joined: [SelfInfo];
+  reconnecting: [{ reason: string; attempt: number }];
+  left: [];
+  /** Fatal: the client is in state 'error' and does not retry. */
+  error: [Error];
+  localMedia: [LocalMedia];
+  peerJoined: [PeerInfo];
+  peerLeft: [PeerInfo];
+  consumer: [RemoteMedia];
+  consumerUpdated: [RemoteMedia];
+  consumerClosed: [RemoteMedia];
+  activeSpeaker: [string | null];
+  /** Also emitted for the client's own messages once the server accepted them. */
+  chat: [ChatMessage];
+};
+
