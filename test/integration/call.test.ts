@@ -126,3 +126,54 @@ describe('a call on one region node (real mediasoup worker, real uWS sockets)', 
     b.client.close();
   });
 });
+
+describe('HTTP routes of a region node', () => {
+  let node: RegionNode;
+  before(async () => {
+    node = await startTestNode();
+  });
+  after(() => node.close());
+  const base = (): string => `http://127.0.0.1:${node.port}`;
+
+  it('/healthz reports region, counts and workers', async () => {
+    const r = await fetch(`${base()}/healthz`);
+    assert.equal(r.status, 200);
+    const h = (await r.json()) as Record<string, unknown>;
+    assert.equal(h.ok, true);
+    assert.equal(h.region, 'eu-west');
+    assert.equal(h.rooms, 0);
+    assert.equal((h.workers as { alive: boolean }[]).length, 1);
+  });
+
+  it('/metrics counts a live call and worker CPU', async () => {
+    const a = await joinRoom(node, 'metrics', 'A');
+    const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
+    await a.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(42) });
+    const b = await joinRoom(node, 'metrics', 'B');
+    await b.client.request('createWebRtcTransport', { direction: 'recv' });
+    await b.client.waitFor('newConsumer');
+    const text = await (await fetch(`${base()}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('octomesh_rooms'), 1);
+    assert.equal(value('octomesh_peers'), 2);
+    assert.equal(value('octomesh_producers'), 1);
+    assert.equal(value('octomesh_consumers'), 1);
+    assert.match(text, /^octomesh_media_bytes_total\{direction="in"/m);
+    assert.ok(value('octomesh_worker_cpu_seconds_total') > 0);
+    a.client.close();
+    b.client.close();
+  });
+
+  it('/api/route answers for this node, and refuses a bad room name', async () => {
+    const r = (await (await fetch(`${base()}/api/route?room=abc`)).json()) as Record<string, unknown>;
+    assert.deepEqual(r, { region: 'eu-west', nodeId: node.nodeId, wsUrl: node.wsUrl });
+    const bad = await fetch(`${base()}/api/route?room=a%2Fb`);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'bad_request');
+  });
+
+  it('answers unknown paths with 404 and other methods with 405', async () => {
+    assert.equal((await fetch(`${base()}/../../etc/passwd`)).status, 404);
+    assert.equal((await fetch(`${base()}/healthz`, { method: 'DELETE' })).status, 405);
+  });
+});
