@@ -37,6 +37,9 @@ export const ConfigSchema = z.strictObject({
     workerBin: z.string(),
     initialOutgoingBitrate: z.number().int().positive(),
     maxIncomingBitrate: z.number().int().min(0),
+    /** Let clients open plain RTP transports (media bots, load tests). Off by default: a plain
+     *  receive transport sends media to any address its client names. */
+    plainTransports: z.boolean(),
     /** Seconds a peer's transport may stay ICE-disconnected before the peer is removed. */
     peerDisconnectTimeoutSec: z.number().positive().max(300),
   }),
@@ -48,6 +51,24 @@ export const ConfigSchema = z.strictObject({
     maxProducersPerPeer: z.number().int().positive(),
     maxChatBytes: z.number().int().positive(),
     idleTimeoutSec: z.number().int().min(8).max(960),
+  }),
+  relay: z.strictObject({
+    /** gRPC relay listen address and port (0 = ephemeral). */
+    host: z.string().min(1),
+    port,
+    /** host:port other nodes dial; derived from host/port when empty. */
+    publicAddress: z.string(),
+    /** Shared secret every node of a mesh presents in gRPC metadata. */
+    secret: z.string(),
+    /** IP other nodes' PipeTransports send media to; empty uses media.announcedAddress or listenIp. */
+    mediaAddress: z.string(),
+    /** Seconds a piped producer stays open after its last far consumer leaves. */
+    pipeGraceSec: z.number().min(0).max(600),
+  }),
+  discovery: z.strictObject({
+    /** local: the embedded registry (the local cluster's parent, or this process alone); consul: a Consul agent. */
+    backend: z.enum(['local', 'consul']),
+    consulAddress: z.string(),
   }),
   log: z.strictObject({ level: logLevel, pretty: z.enum(['auto', 'true', 'false']) }),
 });
@@ -69,6 +90,7 @@ export const DEFAULT_CONFIG: Config = {
     workerBin: '',
     initialOutgoingBitrate: 1_000_000,
     maxIncomingBitrate: 3_000_000,
+    plainTransports: false,
     peerDisconnectTimeoutSec: 8,
   },
   limits: {
@@ -80,11 +102,13 @@ export const DEFAULT_CONFIG: Config = {
     maxChatBytes: 4000,
     idleTimeoutSec: 30,
   },
+  relay: { host: '127.0.0.1', port: 50051, publicAddress: '', secret: '', mediaAddress: '', pipeGraceSec: 2 },
+  discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
   log: { level: 'info', pretty: 'auto' },
 };
 
 /** Environment variable -> config path. Every OCTOMESH_* variable must be listed here. */
-export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' }> = {
+export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' | 'boolean' }> = {
   OCTOMESH_REGION: { path: 'region', type: 'string' },
   OCTOMESH_NODE_ID: { path: 'nodeId', type: 'string' },
   OCTOMESH_LATITUDE: { path: 'latitude', type: 'number' },
@@ -99,6 +123,14 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_ANNOUNCED_ADDRESS: { path: 'media.announcedAddress', type: 'string' },
   OCTOMESH_WORKER_LOG_LEVEL: { path: 'media.workerLogLevel', type: 'string' },
   OCTOMESH_WORKER_BIN: { path: 'media.workerBin', type: 'string' },
+  OCTOMESH_PLAIN_TRANSPORTS: { path: 'media.plainTransports', type: 'boolean' },
+  OCTOMESH_RELAY_HOST: { path: 'relay.host', type: 'string' },
+  OCTOMESH_RELAY_PORT: { path: 'relay.port', type: 'number' },
+  OCTOMESH_RELAY_PUBLIC_ADDRESS: { path: 'relay.publicAddress', type: 'string' },
+  OCTOMESH_RELAY_SECRET: { path: 'relay.secret', type: 'string' },
+  OCTOMESH_RELAY_MEDIA_ADDRESS: { path: 'relay.mediaAddress', type: 'string' },
+  OCTOMESH_DISCOVERY: { path: 'discovery.backend', type: 'string' },
+  OCTOMESH_CONSUL_ADDRESS: { path: 'discovery.consulAddress', type: 'string' },
   OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },
   OCTOMESH_LOG_PRETTY: { path: 'log.pretty', type: 'string' },
 };
@@ -171,7 +203,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       throw new ConfigError(name, 'unknown environment variable');
     }
     let value: Json = raw;
-    if (spec.type === 'number') {
+    if (spec.type === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(name, `expected true or false, got "${raw}"`);
+      value = raw === 'true';
+    } else if (spec.type === 'number') {
       value = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(name, `expected a number, got "${raw}"`);
     }

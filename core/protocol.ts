@@ -30,6 +30,13 @@ export const requestSchemas = {
     forceTcp: z.boolean().optional(),
   }),
   connectWebRtcTransport: z.strictObject({ transportId: entityId, dtlsParameters: jsonObject }),
+  /** Plain RTP (media bots, load tests); only when the node allows it (media.plainTransports). */
+  createPlainTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
+  connectPlainTransport: z.strictObject({
+    transportId: entityId,
+    ip: z.union([z.ipv4(), z.ipv6()]),
+    port: z.number().int().min(1).max(65535),
+  }),
   restartIce: z.strictObject({ transportId: entityId }),
   produce: z.strictObject({
     transportId: entityId,

@@ -24,7 +24,7 @@ export class Peer {
   readonly displayName: string;
   readonly region: RegionName;
   readonly rtpCapabilities: types.RtpCapabilities;
-  readonly transports = new Map<string, types.WebRtcTransport<PeerTransportAppData>>();
+  readonly transports = new Map<string, types.Transport<PeerTransportAppData>>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
   /** Producers this peer consumes or is about to (set before the async consume, so a producer is never consumed twice). */
@@ -48,7 +48,7 @@ export class Peer {
     return { peerId: this.id, displayName: this.displayName, region: this.region };
   }
 
-  get recvTransport(): types.WebRtcTransport<PeerTransportAppData> | undefined {
+  get recvTransport(): types.Transport<PeerTransportAppData> | undefined {
     for (const t of this.transports.values()) if (t.appData.direction === 'recv' && !t.closed) return t;
     return undefined;
   }
@@ -57,10 +57,22 @@ export class Peer {
     if (!this.#closed) this.#channel.notify(name, data);
   }
 
-  transport(id: string): types.WebRtcTransport<PeerTransportAppData> {
+  transport(id: string): types.Transport<PeerTransportAppData> {
     const t = this.transports.get(id);
     if (!t) throw new NotFoundError(`no transport ${id.slice(0, 64)}`);
     return t;
+  }
+
+  webRtcTransport(id: string): types.WebRtcTransport<PeerTransportAppData> {
+    const t = this.transport(id);
+    if (t.type !== 'webrtc') throw new NotFoundError(`no WebRTC transport ${id.slice(0, 64)}`);
+    return t as types.WebRtcTransport<PeerTransportAppData>;
+  }
+
+  plainTransport(id: string): types.PlainTransport<PeerTransportAppData> {
+    const t = this.transport(id);
+    if (t.type !== 'plain') throw new NotFoundError(`no plain transport ${id.slice(0, 64)}`);
+    return t as types.PlainTransport<PeerTransportAppData>;
   }
 
   producer(id: string): types.Producer {

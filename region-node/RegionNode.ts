@@ -5,7 +5,7 @@ import type { Config } from '../core/config.js';
 import { workerCount } from '../core/config.js';
 import { asNodeId, asRegionName, asRoomId, type NodeId, type RegionName, type RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { createMetricsRegistry, type Registry } from '../core/metrics.js';
+import { createMetricsRegistry, type Registry as MetricsRegistry } from '../core/metrics.js';
 import { RoomName } from '../core/protocol.js';
 import { BadRequestError, InvalidStateError } from '../core/errors.js';
 import { withoutDroppedExtensions } from './mediaCodecs.js';
@@ -15,6 +15,18 @@ import { Session, type SessionHost } from './Session.js';
 import { StaticFiles } from './StaticFiles.js';
 import { WorkerPool } from './WorkerPool.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
+import { LocalRegistry } from '../core/registry/LocalRegistry.js';
+import type { NodeRecord, Registry } from '../core/registry/Registry.js';
+
+import { Cascade } from '../relay/Cascade.js';
+import { RelayDialer } from '../relay/RelayDialer.js';
+import { RelayServer } from '../relay/RelayServer.js';
+import type { LinkStats } from '../relay/Link.js';
+
+export interface RegionNodeDeps {
+  /** The catalog this node registers in; a private LocalRegistry when absent (a lone node). */
+  registry?: Registry;
+}
 
 // uWebSockets.js ships as CommonJS with a native addon; load it through require so the
 // native binary (not the package's pure-JS fallback) is what runs.
@@ -47,7 +59,8 @@ export class RegionNode implements SessionHost {
   readonly config: Config;
   readonly region: RegionName;
   readonly nodeId: NodeId;
-  readonly metrics: Registry;
+  readonly metrics: MetricsRegistry;
+  readonly registry: Registry;
   readonly #log: Logger;
   readonly #pool: WorkerPool;
   readonly #rooms = new Map<RoomId, Promise<Room>>();
@@ -57,27 +70,32 @@ export class RegionNode implements SessionHost {
   readonly #capsRouterCaps: types.RtpCapabilities;
   readonly #transfer = { foldedIn: 0, foldedOut: 0, live: new Map<string, { in: number; out: number }>() };
   #listenSocket: us_listen_socket | undefined;
+  #relay: RelayServer | undefined;
+  readonly #dialer: RelayDialer;
   #port = 0;
   #draining = false;
   #closed = false;
 
-  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities) {
+  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry) {
     this.config = config;
+    this.registry = registry;
     this.region = asRegionName(config.region);
     this.nodeId = asNodeId(config.nodeId);
     this.#log = log;
     this.#pool = pool;
     this.#capsRouterCaps = caps;
     this.#static = new StaticFiles(config.http.staticDir);
+    this.#dialer = new RelayDialer({ secret: config.relay.secret, selfNode: config.nodeId });
     this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
     registerNodeMetrics(this.metrics, {
       counts: () => this.#counts(),
       transferTotals: () => this.#transferTotals(),
       workerUsage: () => this.#pool.resourceUsage(),
+      linkStats: () => this.linkStats(),
     });
   }
 
-  static async start(config: Config, log: Logger): Promise<RegionNode> {
+  static async start(config: Config, log: Logger, deps: RegionNodeDeps = {}): Promise<RegionNode> {
     const pool = await WorkerPool.create(
       {
         size: workerCount(config),
@@ -100,9 +118,15 @@ export class RegionNode implements SessionHost {
       pool.close();
       throw err;
     }
-    const node = new RegionNode(config, log, pool, caps);
+    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry());
     try {
       await node.#listen();
+      node.#relay = await RelayServer.start(
+        { host: config.relay.host, port: config.relay.port, secret: config.relay.secret },
+        { acceptLink: (room, remote, stream) => node.#acceptLink(room, remote, stream) },
+        log,
+      );
+      await node.registry.registerNode(node.record());
     } catch (err) {
       node.close();
       throw err;
@@ -112,6 +136,12 @@ export class RegionNode implements SessionHost {
 
   get port(): number {
     return this.#port;
+  }
+
+  get relayAddress(): string {
+    if (this.config.relay.publicAddress) return this.config.relay.publicAddress;
+    const host = this.config.relay.host === '0.0.0.0' || this.config.relay.host === '::' ? '127.0.0.1' : this.config.relay.host;
+    return `${host}:${this.#relay?.port ?? this.config.relay.port}`;
   }
 
   get draining(): boolean {
@@ -134,6 +164,9 @@ export class RegionNode implements SessionHost {
       initialAvailableOutgoingBitrate: m.initialOutgoingBitrate,
       maxIncomingBitrate: m.maxIncomingBitrate,
       peerDisconnectTimeoutSec: m.peerDisconnectTimeoutSec,
+      plainTransports: m.plainTransports,
+      listenIp: m.listenIp,
+      announcedAddress: m.announcedAddress,
     };
   }
 
@@ -162,13 +195,18 @@ export class RegionNode implements SessionHost {
     const pending = this.#rooms.get(id);
     if (pending) return pending;
     const created = Room.create(id, this.#pool, this.#log, this.config.limits.maxPeersPerRoom).then(
-      (room) => {
+      async (room) => {
         this.#openRooms.set(id, room);
         this.#watchTransfer(room);
+        room.attachCascade(this.#makeCascade(room));
         room.once('@close', () => {
           if (this.#openRooms.get(id) === room) this.#openRooms.delete(id);
           if (this.#rooms.get(id) === created) this.#rooms.delete(id);
+          this.registry.removeRoomPresence(id, this.nodeId).catch((err: Error) => this.#log.warn({ err, room: id }, 'cannot remove room presence'));
         });
+        // Presence first, then the watch: the other nodes hosting the room dial us or we them.
+        await this.registry.addRoomPresence(id, this.nodeId).catch((err: Error) => this.#log.error({ err, room: id }, 'cannot register room presence'));
+        room.cascade?.start();
         return room;
       },
       (err: unknown) => {
@@ -178,6 +216,76 @@ export class RegionNode implements SessionHost {
     );
     this.#rooms.set(id, created);
     return created;
+  }
+
+  /** This node as the catalog lists it. */
+  record(): NodeRecord {
+    const c = this.#counts();
+    return {
+      id: this.nodeId,
+      region: this.region,
+      latitude: this.config.latitude,
+      longitude: this.config.longitude,
+      wsUrl: this.wsUrl,
+      relayAddress: this.relayAddress,
+      mediaAddress: this.config.relay.mediaAddress || this.config.media.announcedAddress || this.config.media.listenIp,
+      load: { peers: c.peers, consumers: c.consumers, cpu: 0 },
+      draining: this.#draining,
+      pid: process.pid,
+    };
+  }
+
+  #makeCascade(room: Room): Cascade {
+    const media = this.config.media;
+    return new Cascade({
+      room: room.id,
+      self: this.nodeId,
+      registry: this.registry,
+      dialer: this.#dialer,
+      log: this.#log.child({ room: room.id }),
+      link: {
+        localRegion: this.region,
+        router: room.router,
+        listenIp: media.listenIp,
+        mediaAddress: this.config.relay.mediaAddress || media.announcedAddress || media.listenIp,
+        pipeGraceMs: this.config.relay.pipeGraceSec * 1000,
+        snapshot: () => ({
+          peers: [...room.peers.values()].map((p) => p.info),
+          producers: [...room.peers.values()].flatMap((p) =>
+            [...p.producers.values()].map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
+          ),
+        }),
+        localProducer: (producerId) => {
+          for (const p of room.peers.values()) {
+            const pr = p.producers.get(producerId);
+            if (pr) return pr;
+          }
+          return undefined;
+        },
+      },
+    });
+  }
+
+  #acceptLink(roomName: string, remote: string, stream: Parameters<Cascade['accept']>[1]): string | null {
+    const room = this.#openRooms.get(asRoomId(roomName));
+    if (!room?.cascade || room.closed) return `room ${roomName.slice(0, 128)} is not on ${this.nodeId}`;
+    room.cascade.accept(asNodeId(remote), stream);
+    return null;
+  }
+
+  /** Stops the relay server alone (its links break; the rest of the node runs on): what a
+   *  relay crash looks like to the other nodes. */
+  stopRelay(): void {
+    this.#relay?.close();
+  }
+
+  /** Stats of every relay link on this node, by room. */
+  async linkStats(): Promise<{ room: string; links: LinkStats[] }[]> {
+    const out = [];
+    for (const room of this.#openRooms.values()) {
+      out.push({ room: room.id, links: await Promise.all((room.cascade?.links() ?? []).map((l) => l.stats())) });
+    }
+    return out;
   }
 
   health(): HealthReport {
@@ -194,6 +302,7 @@ export class RegionNode implements SessionHost {
   /** Stop taking joins; resolves when every room has emptied or `timeoutMs` has passed. */
   async drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
+    await this.registry.updateNode(this.nodeId, { draining: true }).catch(() => undefined);
     this.#log.info({ rooms: this.#openRooms.size, timeoutMs }, 'draining');
     const deadline = Date.now() + timeoutMs;
     while (this.#openRooms.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -207,7 +316,10 @@ export class RegionNode implements SessionHost {
     if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;
     for (const ws of this.#sockets) ws.end(1001, 'node shutting down');
+    this.#relay?.close();
+    this.#dialer.close();
     this.#pool.close();
+    this.registry.deregisterNode(this.nodeId).catch(() => undefined);
     this.#log.info('region node closed');
   }
 
@@ -243,7 +355,7 @@ export class RegionNode implements SessionHost {
       for (const peer of room.peers.values()) {
         for (const transport of peer.transports.values()) {
           reads.push(
-            transport.getStats().then(
+            (transport.getStats() as Promise<{ bytesReceived: number; bytesSent: number }[]>).then(
               ([s]) => {
                 if (s && !transport.closed) t.live.set(transport.id, { in: s.bytesReceived, out: s.bytesSent });
               },

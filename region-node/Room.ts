@@ -7,6 +7,9 @@ import type { NotificationName, Notifications } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
 import type { Peer } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
+import type { Cascade } from '../relay/Cascade.js';
+import type { Link } from '../relay/Link.js';
+import type { PeerInfo } from '../core/protocol.js';
 
 export type RoomEvents = {
   /** Internal: the room closed itself (last peer left, or its worker died); the owner drops it. */
@@ -16,6 +19,8 @@ export type RoomEvents = {
 export interface ProducerAppData extends types.AppData {
   peerId: PeerId;
   source: string;
+  /** Set on pipe producers: the node the media comes from. */
+  remoteNode?: string;
 }
 
 /**
@@ -31,6 +36,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #peers = new Map<PeerId, Peer>();
   readonly #log: Logger;
   readonly #maxPeers: number;
+  #cascade: Cascade | undefined;
   #closed = false;
 
   private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, maxPeers: number) {
@@ -46,6 +52,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     speakers.on('dominantspeaker', ({ producer }) => {
       const peerId = (producer.appData as ProducerAppData).peerId;
       this.broadcast('activeSpeaker', { peerId });
+      for (const link of this.#upLinks()) link.announceActiveSpeaker(peerId);
     });
   }
 
@@ -81,6 +88,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     if (this.#closed) throw new InvalidStateError('room is closed');
     if (this.#peers.size >= this.#maxPeers) throw new RoomFullError(this.#maxPeers);
     for (const other of this.#peers.values()) other.notify('peerJoined', peer.info);
+    for (const link of this.#upLinks()) link.announcePeerJoined(peer.info);
     this.#peers.set(peer.id, peer);
     this.#log.info({ peer: peer.id, peers: this.#peers.size }, 'peer joined');
   }
@@ -91,6 +99,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.#peers.delete(peer.id);
     peer.close();
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
+    for (const link of this.#upLinks()) link.announcePeerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
     if (this.#peers.size === 0) this.#closeFor('empty');
   }
@@ -106,36 +115,108 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         // The producer closed before the observer took it: nothing to observe.
       });
     }
-    for (const peer of this.#peers.values()) if (peer !== owner) this.#consume(peer, owner, producer);
+    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String((producer.appData as ProducerAppData).source), paused: producer.paused };
+    for (const link of this.#upLinks()) link.announceProducer(info);
+    producer.observer.on('pause', () => this.#upLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
+    producer.observer.on('resume', () => this.#upLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
+    producer.observer.once('close', () => this.#upLinks().forEach((l) => l.announceProducerClosed(producer.id)));
+    for (const peer of this.#peers.values()) if (peer !== owner) this.#consume(peer, producer);
   }
 
   /** `peer` now has a receive transport: it starts consuming everything already produced. */
   onRecvTransport(peer: Peer): void {
     for (const owner of this.#peers.values()) {
       if (owner === peer) continue;
-      for (const producer of owner.producers.values()) this.#consume(peer, owner, producer);
+      for (const producer of owner.producers.values()) this.#consume(peer, producer);
     }
+    for (const link of this.#upLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
   }
 
-  #consume(peer: Peer, owner: Peer, producer: types.Producer): void {
+  /** Every peer of the room, on this node and on the others. */
+  allPeers(except?: Peer): PeerInfo[] {
+    const out = [...this.#peers.values()].filter((p) => p !== except).map((p) => p.info);
+    for (const link of this.#upLinks()) out.push(...link.remotePeers());
+    return out;
+  }
+
+  chat(message: Notifications['chat']): void {
+    this.broadcast('chat', message);
+    for (const link of this.#upLinks()) link.announceChat(message);
+  }
+
+  get cascade(): Cascade | undefined {
+    return this.#cascade;
+  }
+
+  /** Links this room to the other nodes hosting it; the room owns and closes the cascade. */
+  attachCascade(cascade: Cascade): void {
+    this.#cascade = cascade;
+    cascade.on('link', (link) => this.#wireLink(link));
+  }
+
+  #upLinks(): Link[] {
+    return this.#cascade?.upLinks() ?? [];
+  }
+
+  #wireLink(link: Link): void {
+    link.on('remotePeerJoined', (info) => this.broadcast('peerJoined', info));
+    link.on('remotePeerLeft', (peerId) => this.broadcast('peerLeft', { peerId }));
+    link.on('remoteProducerAdded', (info) => {
+      for (const peer of this.#peers.values()) this.#consumeRemote(peer, link, info.producerId);
+    });
+    link.on('remoteActiveSpeaker', (peerId) => this.broadcast('activeSpeaker', { peerId }));
+    link.on('remoteChat', (chat) => this.broadcast('chat', chat));
+  }
+
+  /** A remote producer for a local peer: piped here once, then consumed like a local one. */
+  #consumeRemote(peer: Peer, link: Link, producerId: string): void {
+    if (!peer.recvTransport || peer.consuming.has(producerId)) return;
+    peer.consuming.add(producerId);
+    link.pipe(producerId).then(
+      (pipeProducer) => {
+        if (peer.closed || pipeProducer.closed) {
+          peer.consuming.delete(producerId);
+          return;
+        }
+        peer.consuming.delete(producerId); // #consume marks it again, synchronously
+        link.retain(producerId);
+        this.#consume(peer, pipeProducer, () => link.release(producerId));
+      },
+      (err: Error) => {
+        peer.consuming.delete(producerId);
+        if (!link.closed) this.#log.warn({ err, producer: producerId, remote: link.remoteNode }, 'pipe failed');
+      },
+    );
+  }
+
+  #consume(peer: Peer, producer: types.Producer, onGone?: () => void): void {
     const transport = peer.recvTransport;
-    if (!transport || peer.consuming.has(producer.id) || producer.closed) return;
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities })) return;
+    const owner = producer.appData as ProducerAppData;
+    let released = false;
+    const gone = (): void => {
+      if (released) return;
+      released = true;
+      onGone?.();
+    };
+    if (!transport || peer.consuming.has(producer.id) || producer.closed) return gone();
+    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities })) return gone();
     peer.consuming.add(producer.id);
     transport
       .consume({
         producerId: producer.id,
         rtpCapabilities: withoutDroppedExtensions(peer.rtpCapabilities),
         paused: true, // resumed by the client once its side is ready, so the first keyframe is not lost
-        appData: { peerId: owner.id },
+        appData: { peerId: owner.peerId },
       })
       .then((consumer) => {
         if (peer.closed || consumer.closed) {
           consumer.close();
+          gone();
           return;
         }
         const consumerId = consumer.id;
         peer.consumers.set(consumerId, consumer);
+        consumer.observer.once('close', gone);
         const forget = (): void => {
           peer.consumers.delete(consumerId);
           peer.consuming.delete(producer.id);
@@ -157,16 +238,17 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         peer.notify('newConsumer', {
           consumerId,
           producerId: producer.id,
-          peerId: owner.id,
+          peerId: owner.peerId,
           kind: consumer.kind,
           rtpParameters: consumer.rtpParameters,
           type: consumer.type,
           producerPaused: consumer.producerPaused,
-          source: String((producer.appData as ProducerAppData).source ?? producer.kind),
+          source: String(owner.source ?? producer.kind),
         });
       })
       .catch((err: Error) => {
         peer.consuming.delete(producer.id);
+        gone();
         // A producer or transport that closed meanwhile is the usual cause: not an error.
         if (!producer.closed && !transport.closed) this.#log.warn({ err, peer: peer.id, producer: producer.id }, 'consume failed');
       });
@@ -197,6 +279,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       peer.close();
     }
     this.#peers.clear();
+    this.#cascade?.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();
     this.#log.info({ reason }, 'room closed');

@@ -16,7 +16,14 @@ export interface SessionHost {
   readonly nodeId: string;
   readonly draining: boolean;
   readonly limits: { messagesPerSecond: number; messageBurst: number; maxProducersPerPeer: number; maxChatBytes: number };
-  readonly transportOptions: { initialAvailableOutgoingBitrate: number; maxIncomingBitrate: number; peerDisconnectTimeoutSec: number };
+  readonly transportOptions: {
+    initialAvailableOutgoingBitrate: number;
+    maxIncomingBitrate: number;
+    peerDisconnectTimeoutSec: number;
+    plainTransports: boolean;
+    listenIp: string;
+    announcedAddress: string;
+  };
   routerRtpCapabilities(): types.RtpCapabilities;
   getOrCreateRoom(roomId: string): Promise<Room>;
   webRtcServerFor(room: Room): types.WebRtcServer;
@@ -146,7 +153,7 @@ export class Session {
           rtpCapabilities: withoutDroppedExtensions(data.rtpCapabilities as unknown as types.RtpCapabilities),
           channel: this,
         });
-        const others = [...room.peers.values()].map((p) => p.info);
+        const others = room.allPeers();
         room.addPeer(peer);
         this.#room = room;
         this.#peer = peer;
@@ -184,7 +191,7 @@ export class Session {
       if (o.maxIncomingBitrate && data.direction === 'send') {
         await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
       }
-      peer.transports.set(transport.id, transport);
+      peer.transports.set(transport.id, transport as types.Transport<PeerTransportAppData>);
       this.#watchTransport(transport);
       const response: TransportResponse = {
         transportId: transport.id,
@@ -200,13 +207,43 @@ export class Session {
 
     connectWebRtcTransport: async (data) => {
       const { peer } = this.#joined();
-      await peer.transport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters });
+      await peer.webRtcTransport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters });
+      return {};
+    },
+
+    createPlainTransport: async (data) => {
+      const { room, peer } = this.#joined();
+      const o = this.#host.transportOptions;
+      if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
+      if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
+      if (data.direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+      const transport = await room.router.createPlainTransport<PeerTransportAppData>({
+        listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
+        rtcpMux: true,
+        // A sending bot is recognised by its first packet; a receiving one says where it listens.
+        comedia: data.direction === 'send',
+        appData: { direction: data.direction },
+      });
+      if (peer.closed) {
+        transport.close();
+        throw new InvalidStateError('peer left');
+      }
+      peer.transports.set(transport.id, transport);
+      return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort };
+    },
+
+    connectPlainTransport: async (data) => {
+      const { room, peer } = this.#joined();
+      const transport = peer.plainTransport(data.transportId);
+      if (transport.appData.direction !== 'recv') throw new InvalidStateError('only a receive plain transport is connected');
+      await transport.connect({ ip: data.ip, port: data.port });
+      setImmediate(() => !peer.closed && room.onRecvTransport(peer));
       return {};
     },
 
     restartIce: async (data) => {
       const { peer } = this.#joined();
-      return { iceParameters: await peer.transport(data.transportId).restartIce() };
+      return { iceParameters: await peer.webRtcTransport(data.transportId).restartIce() };
     },
 
     produce: async (data) => {
@@ -274,7 +311,7 @@ export class Session {
         throw new BadRequestError(`chat.text: longer than ${this.#host.limits.maxChatBytes} bytes`);
       }
       const message = { peerId: peer.id, displayName: peer.displayName, text: data.text, ts: Date.now() };
-      room.broadcast('chat', message);
+      room.chat(message);
       return {};
     },
 
@@ -313,6 +350,9 @@ export class Session {
   }
 
   #leave(reason: string): void {
+    // The socket may still be open when the media path died: say so, so the client rejoins at
+    // once instead of waiting for its own ICE to fail.
+    if (reason === 'ice-timeout' || reason === 'dtls-failed') this.notify('rejoin', { reason });
     for (const t of this.#iceTimers.values()) clearTimeout(t);
     this.#iceTimers.clear();
     const room = this.#room;

@@ -84,11 +84,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       return await this.#connect();
     } catch (err) {
       const error = toError(err);
-      if (this.#state === 'joining') {
-        this.#teardown();
-        this.#setState('error');
-        this.emit('error', error);
-      }
+      if (this.#state === 'joining') this.#fail(error);
       throw error;
     }
   }
@@ -101,10 +97,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     clearTimeout(this.#retryTimer);
     if (s && !s.sig.closed) await s.sig.request('leave', {}, LEAVE_TIMEOUT_MS).catch(() => undefined);
     this.#teardown();
-    this.#local.audio?.stop();
-    this.#local.video?.stop();
-    this.#local = { audio: null, video: null };
-    this.#localPromise = null;
+    this.#stopLocal();
     this.emit('left');
   }
 
@@ -190,7 +183,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     t.on('connect', ({ dtlsParameters }, done, fail) => {
       s.sig.request('connectWebRtcTransport', { transportId: t.id, dtlsParameters }).then(() => done(), fail);
     });
-    // 'failed' does not heal by itself; a fresh join is the one recovery the protocol supports end to end.
+    // By the time ICE says 'failed' the node has removed this peer (its ICE timeout) without a
+    // word on the socket, so restartIce would be too late: only a fresh join recovers.
     t.on('connectionstatechange', (state) => {
       if (state === 'failed') this.#lost(s, `${direction} transport failed`, false);
     });
@@ -220,7 +214,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
           return;
         }
         s.producers[kind] = producer;
-        await this.#applyEnabled(kind);
+        // A disabled track makes a producer that is paused locally but not on the server.
+        if (!this.#enabled[kind]) await this.#applyEnabled(kind, true);
       } catch (err) {
         if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
       }
@@ -229,7 +224,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
 
   #acquireLocal(): Promise<LocalMedia> {
     this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false).then((media) => {
-      if (this.#state === 'left') {
+      if (this.#state === 'left' || this.#state === 'error') {
         media.audio?.stop();
         media.video?.stop();
         return { audio: null, video: null };
@@ -241,7 +236,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     return this.#localPromise;
   }
 
-  async #applyEnabled(kind: Kind): Promise<void> {
+  async #applyEnabled(kind: Kind, force = false): Promise<void> {
     const want = this.#enabled[kind];
     const s = this.#session;
     const producer = s?.producers[kind];
@@ -250,7 +245,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       if (track) track.enabled = want; // the preview shows it; the next produce re-applies it
       return;
     }
-    if (producer.paused !== want) return;
+    if (producer.paused !== want && !force) return;
     if (want) producer.resume();
     else producer.pause();
     await s.sig.request(want ? 'resumeProducer' : 'pauseProducer', { producerId: producer.id });
@@ -381,8 +376,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       this.#teardown();
       const error = toError(err);
       if (error instanceof OctomeshError && FATAL_CODES.has(error.code)) {
-        this.#setState('error');
-        this.emit('error', error);
+        this.#fail(error);
         return;
       }
       this.#failures++;
@@ -411,6 +405,21 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       this.#activeSpeaker = null;
       this.emit('activeSpeaker', null);
     }
+  }
+
+  /** Gives up: no call, so the camera light goes off too. */
+  #fail(error: Error): void {
+    this.#teardown();
+    this.#stopLocal();
+    this.#setState('error');
+    this.emit('error', error);
+  }
+
+  #stopLocal(): void {
+    this.#local.audio?.stop();
+    this.#local.video?.stop();
+    this.#local = { audio: null, video: null };
+    this.#localPromise = null;
   }
 
   #joinedSession(): Session {

@@ -1,21 +1,22 @@
 import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { RegionNode } from '../../region-node/RegionNode.js';
+import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
 import { SignalClient } from './SignalClient.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
-export async function startTestNode(overrides: DeepPartial<Config> = {}): Promise<RegionNode> {
+export async function startTestNode(overrides: DeepPartial<Config> = {}, deps: RegionNodeDeps = {}): Promise<RegionNode> {
   const config = loadConfig({
     env: {},
     overrides: {
       nodeId: `test-${Math.random().toString(36).slice(2, 8)}`,
       http: { port: 0 },
-      media: { workers: 1, rtcPort: 0 },
+      media: { workers: 1, rtcPort: 0, plainTransports: true },
+      relay: { port: 0, secret: 'test-secret', pipeGraceSec: 0.3 },
       log: { level: (process.env.TEST_LOG_LEVEL as Config['log']['level']) ?? 'silent', pretty: 'false' },
       ...overrides,
     },
   });
-  return RegionNode.start(config, createLogger({ level: config.log.level, pretty: false }));
+  return RegionNode.start(config, createLogger({ level: config.log.level, pretty: false }), deps);
 }
 
 /** Connects, loads capabilities and joins `room`; returns the client and the join response. */

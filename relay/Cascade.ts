@@ -1,0 +1,143 @@
+import type * as grpc from '@grpc/grpc-js';
+import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
+import type { NodeId, RoomId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { Registry, Unsubscribe } from '../core/registry/Registry.js';
+import { Link, type LinkOptions } from './Link.js';
+import type { LinkMessage } from './proto.js';
+import type { RelayDialer } from './RelayDialer.js';
+
+export interface CascadeOptions {
+  room: RoomId;
+  self: NodeId;
+  registry: Registry;
+  dialer: RelayDialer;
+  /** Everything a Link needs but its remote node and logger. */
+  link: Omit<LinkOptions, 'remoteNode' | 'log' | 'room' | 'localNode'>;
+  log: Logger;
+}
+
+export type CascadeEvents = {
+  /** A new Link exists (not yet up): the room attaches its listeners to it. */
+  link: [Link];
+};
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5_000;
+
+/**
+ * The links of one room on this node: one per other node hosting the room, following the
+ * registry's room presence. The node with the smaller id dials; a link that breaks while both
+ * nodes still host the room is dialled again with backoff; a node that leaves the room (or
+ * the registry) loses its link.
+ */
+export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
+  readonly #o: CascadeOptions;
+  readonly #links = new Map<NodeId, Link>();
+  /** Pending dials, shared: two reconciles never make two links to one node. */
+  readonly #dialing = new Map<NodeId, Promise<void>>();
+  readonly #retry = new Map<NodeId, { attempt: number; timer?: NodeJS.Timeout }>();
+  #hosts = new Set<NodeId>();
+  #unwatch: Unsubscribe | undefined;
+  #closed = false;
+
+  constructor(o: CascadeOptions) {
+    super(o.log);
+    this.#o = o;
+  }
+
+  start(): void {
+    this.#unwatch = this.#o.registry.watchRoom(this.#o.room, (ids) => this.#reconcile(ids));
+  }
+
+  links(): Link[] {
+    return [...this.#links.values()];
+  }
+
+  /** Links that are up (Hello exchanged): where room events go. */
+  upLinks(): Link[] {
+    return this.links().filter((l) => l.up);
+  }
+
+  /** An authenticated incoming stream from `remote` for this room. */
+  accept(remote: NodeId, stream: grpc.ServerDuplexStream<LinkMessage, LinkMessage>): void {
+    if (this.#closed) {
+      stream.end();
+      return;
+    }
+    // The remote side decided to (re-)dial: any link we still hold to it is stale.
+    this.#links.get(remote)?.close();
+    this.#open(remote, stream).catch((err: Error) => this.#o.log.warn({ err, remote }, 'cannot accept link'));
+  }
+
+  /** Synchronous, idempotent, never throws. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
+    for (const r of this.#retry.values()) if (r.timer) clearTimeout(r.timer);
+    this.#retry.clear();
+    for (const link of this.#links.values()) link.close();
+    this.#links.clear();
+  }
+
+  #reconcile(ids: NodeId[]): void {
+    if (this.#closed) return;
+    this.#hosts = new Set(ids.filter((id) => id !== this.#o.self));
+    for (const [remote, link] of this.#links) if (!this.#hosts.has(remote)) link.close();
+    for (const remote of this.#hosts) if (this.#o.self < remote) this.#ensure(remote);
+  }
+
+  #ensure(remote: NodeId): void {
+    if (this.#closed || this.#links.has(remote) || this.#dialing.has(remote) || this.#retry.get(remote)?.timer) return;
+    const dial = this.#dial(remote).finally(() => this.#dialing.delete(remote));
+    this.#dialing.set(remote, dial);
+  }
+
+  async #dial(remote: NodeId): Promise<void> {
+    try {
+      const node = (await this.#o.registry.nodes()).find((n) => n.id === remote);
+      if (!node?.relayAddress) throw new Error('no relay address in the registry');
+      if (this.#closed || !this.#hosts.has(remote)) return;
+      const stream = this.#o.dialer.open(node.relayAddress, this.#o.room);
+      await this.#open(remote, stream);
+    } catch (err) {
+      this.#o.log.warn({ err, remote }, 'link dial failed');
+      this.#scheduleRetry(remote);
+    }
+  }
+
+  async #open(remote: NodeId, stream: grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>): Promise<void> {
+    // The stream may fail while the Link is still being made; the Link sees it as destroyed.
+    stream.on('error', () => undefined);
+    const link = await Link.open(
+      { ...this.#o.link, room: this.#o.room, localNode: this.#o.self, remoteNode: remote, log: this.#o.log.child({ link: remote }) },
+      stream,
+    );
+    if (this.#closed) {
+      link.close();
+      return;
+    }
+    this.#links.set(remote, link);
+    link.once('up', () => this.#retry.delete(remote));
+    link.once('@close', () => {
+      if (this.#links.get(remote) === link) this.#links.delete(remote);
+      if (!this.#closed && this.#hosts.has(remote) && this.#o.self < remote) this.#scheduleRetry(remote);
+    });
+    this.safeEmit('link', link);
+  }
+
+  #scheduleRetry(remote: NodeId): void {
+    if (this.#closed) return;
+    const r = this.#retry.get(remote) ?? { attempt: 0 };
+    if (r.timer) return;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** r.attempt);
+    r.attempt++;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (this.#hosts.has(remote)) this.#ensure(remote);
+    }, delay);
+    r.timer.unref();
+    this.#retry.set(remote, r);
+  }
+}

@@ -1,0 +1,438 @@
+import type { types } from 'mediasoup';
+import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
+import type { NodeId, RoomId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { HelloMsg, LinkMessage, LinkStream, PeerInfoMsg, ProducerInfoMsg } from './proto.js';
+
+export interface LinkOptions {
+  room: RoomId;
+  localNode: NodeId;
+  localRegion: string;
+  remoteNode: NodeId;
+  router: types.Router;
+  listenIp: string;
+  /** The IP the remote node sends our pipe's media to. */
+  mediaAddress: string;
+  pipeGraceMs: number;
+  /** This node's side of the room, sent in Hello. */
+  snapshot(): { peers: PeerInfoMsg[]; producers: ProducerInfoMsg[] };
+  /** A local producer the remote node may ask for (never a pipe producer: no re-relaying). */
+  localProducer(producerId: string): types.Producer | undefined;
+  log: Logger;
+}
+
+export type LinkEvents = {
+  /** Hello arrived, the pipe is connected: remote peers and producers are known. */
+  up: [];
+  remotePeerJoined: [PeerInfoMsg];
+  remotePeerLeft: [peerId: string];
+  remoteProducerAdded: [ProducerInfoMsg];
+  remoteProducerClosed: [producerId: string];
+  remoteActiveSpeaker: [peerId: string];
+  remoteChat: [{ peerId: string; displayName: string; text: string; ts: number }];
+  /** Internal: the link closed itself (stream ended or failed, pipe transport gone). */
+  '@close': [reason: string];
+};
+
+interface IncomingPipe {
+  promise: Promise<types.Producer>;
+  producer?: types.Producer;
+  refs: number;
+  timer?: NodeJS.Timeout;
+}
+
+export interface LinkStats {
+  remoteNode: string;
+  state: 'connecting' | 'up' | 'closed';
+  incomingPipes: number;
+  outgoingPipes: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+/**
+ * One remote node's share of one room: a PipeTransport pair (ours here, theirs there, SRTP),
+ * the gRPC stream that carries the room's events, the remote peers and producers, the pipe
+ * producers that bring remote media here (incoming, counted by how many local consumers use
+ * them) and the pipe consumers that send local media there (outgoing). A producer crosses the
+ * link at most once, whatever the number of watchers on the far side.
+ */
+export class Link extends EnhancedEventEmitter<LinkEvents> {
+  readonly remoteNode: NodeId;
+  readonly #o: LinkOptions;
+  readonly #stream: LinkStream;
+  readonly #transport: types.PipeTransport;
+  readonly #remotePeers = new Map<string, PeerInfoMsg>();
+  readonly #remoteProducers = new Map<string, ProducerInfoMsg>();
+  readonly #incoming = new Map<string, IncomingPipe>();
+  readonly #outgoing = new Map<string, types.Consumer>();
+  readonly #offers = new Map<string, { resolve: (p: types.Producer) => void; reject: (e: Error) => void }>();
+  #state: LinkStats['state'] = 'connecting';
+  /** Messages that follow the remote Hello while our pipe is still connecting. */
+  #early: LinkMessage[] | undefined;
+  readonly #folded = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+
+  private constructor(o: LinkOptions, stream: LinkStream, transport: types.PipeTransport) {
+    super(o.log);
+    this.#o = o;
+    this.remoteNode = o.remoteNode;
+    this.#stream = stream;
+    this.#transport = transport;
+    stream.on('data', (msg: LinkMessage) => this.#onMessage(msg));
+    stream.on('error', (err: Error) => this.#closeFor(`stream error: ${err.message}`));
+    stream.on('end', () => this.#closeFor('stream ended'));
+    stream.on('close', () => this.#closeFor('stream closed'));
+    // A server-side stream whose call is cancelled (peer gone, server shut down) says so here.
+    stream.on('cancelled', () => this.#closeFor('stream cancelled'));
+    if (stream.destroyed) queueMicrotask(() => this.#closeFor('stream already closed'));
+    transport.on('routerclose', () => this.#closeFor('router closed'));
+    transport.observer.once('close', () => this.#closeFor('pipe transport closed'));
+  }
+
+  /** Creates our PipeTransport and sends Hello; the link is up when the remote Hello arrives. */
+  static async open(o: LinkOptions, stream: LinkStream): Promise<Link> {
+    const transport = await o.router.createPipeTransport({
+      listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.mediaAddress !== o.listenIp ? { announcedAddress: o.mediaAddress } : {}) },
+      enableSrtp: true,
+      enableRtx: true,
+    });
+    const link = new Link(o, stream, transport);
+    const snap = o.snapshot();
+    const srtp = transport.srtpParameters!;
+    link.#send({
+      hello: {
+        room: o.room,
+        nodeId: o.localNode,
+        region: o.localRegion,
+        ip: o.mediaAddress,
+        port: transport.tuple.localPort,
+        srtpCryptoSuite: srtp.cryptoSuite,
+        srtpKeyBase64: srtp.keyBase64,
+        peers: snap.peers,
+        producers: snap.producers,
+      },
+    });
+    return link;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  get up(): boolean {
+    return this.#state === 'up';
+  }
+
+  remotePeers(): PeerInfoMsg[] {
+    return [...this.#remotePeers.values()];
+  }
+
+  remoteProducers(): ProducerInfoMsg[] {
+    return [...this.#remoteProducers.values()];
+  }
+
+  /** Producer ids this node sends to the remote node (one pipe consumer each). */
+  outgoingPipes(): string[] {
+    return [...this.#outgoing.keys()];
+  }
+
+  incomingPipes(): string[] {
+    return [...this.#incoming.keys()];
+  }
+
+  get pipeTransport(): types.PipeTransport {
+    return this.#transport;
+  }
+
+  // ---- what the local room tells the remote node ----
+  announcePeerJoined(peer: PeerInfoMsg): void { this.#send({ peerJoined: peer }); }
+  announcePeerLeft(peerId: string): void { this.#send({ peerLeft: { peerId } }); }
+  announceProducer(p: ProducerInfoMsg): void { this.#send({ producerAdded: p }); }
+  announceProducerClosed(producerId: string): void { this.#send({ producerClosed: { producerId } }); }
+  announceProducerPaused(producerId: string, paused: boolean): void {
+    this.#send(paused ? { producerPaused: { producerId } } : { producerResumed: { producerId } });
+  }
+  announceActiveSpeaker(peerId: string): void { this.#send({ activeSpeaker: { peerId } }); }
+  announceChat(chat: { peerId: string; displayName: string; text: string; ts: number }): void { this.#send({ chat }); }
+
+  /**
+   * The local pipe producer for a remote producer, asking the origin for it on first use.
+   * Concurrent calls share one request; the caller must `retain` it while it has consumers.
+   */
+  pipe(producerId: string): Promise<types.Producer> {
+    const existing = this.#incoming.get(producerId);
+    if (existing) {
+      if (existing.timer) clearTimeout(existing.timer);
+      existing.timer = undefined;
+      return existing.promise;
+    }
+    if (this.closed) return Promise.reject(new Error('link closed'));
+    if (!this.#remoteProducers.has(producerId)) return Promise.reject(new Error(`no remote producer ${producerId}`));
+    const entry: IncomingPipe = {
+      refs: 0,
+      promise: new Promise<types.Producer>((resolve, reject) => this.#offers.set(producerId, { resolve, reject })),
+    };
+    entry.promise.then(
+      (p) => (entry.producer = p),
+      () => this.#incoming.get(producerId) === entry && this.#incoming.delete(producerId),
+    );
+    this.#incoming.set(producerId, entry);
+    this.#send({ pipeRequest: { producerId } });
+    return entry.promise;
+  }
+
+  retain(producerId: string): void {
+    const entry = this.#incoming.get(producerId);
+    if (!entry) return;
+    entry.refs++;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = undefined;
+  }
+
+  /** A local consumer of the pipe producer is gone; the last one starts the grace period. */
+  release(producerId: string): void {
+    const entry = this.#incoming.get(producerId);
+    if (!entry) return;
+    entry.refs = Math.max(0, entry.refs - 1);
+    if (entry.refs > 0 || entry.timer) return;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (entry.refs > 0 || this.#incoming.get(producerId) !== entry) return;
+      this.#incoming.delete(producerId);
+      this.#foldProducer(entry.producer);
+      entry.producer?.close();
+      this.#send({ pipeClose: { producerId } });
+      this.#o.log.debug({ producer: producerId, remote: this.remoteNode }, 'pipe closed: no watchers left');
+    }, this.#o.pipeGraceMs);
+    entry.timer.unref();
+  }
+
+  async stats(): Promise<LinkStats> {
+    const sum = { ...this.#folded };
+    const add = async (s: Promise<(types.ProducerStat | types.ConsumerStat)[]>, dir: 'In' | 'Out'): Promise<void> => {
+      for (const st of await s.catch(() => [])) {
+        if (st.type !== (dir === 'In' ? 'inbound-rtp' : 'outbound-rtp')) continue;
+        sum[`bytes${dir}`] += st.byteCount;
+        sum[`packets${dir}`] += st.packetCount;
+      }
+    };
+    const reads: Promise<void>[] = [];
+    for (const e of this.#incoming.values()) if (e.producer && !e.producer.closed) reads.push(add(e.producer.getStats(), 'In'));
+    for (const c of this.#outgoing.values()) if (!c.closed) reads.push(add(c.getStats(), 'Out'));
+    await Promise.all(reads);
+    return { remoteNode: this.remoteNode, state: this.#state, incomingPipes: this.#incoming.size, outgoingPipes: this.#outgoing.size, ...sum };
+  }
+
+  /** Synchronous, idempotent, never throws. */
+  close(): void {
+    this.#closeFor('closed');
+  }
+
+  #closeFor(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    // Children first: local consumers of remote media see their producers close (and the
+    // browsers get producerClosed); then the pipes that fed the remote node; then the stream.
+    for (const [id, offer] of this.#offers) offer.reject(new Error(`link closed before ${id} was piped`));
+    this.#offers.clear();
+    for (const e of this.#incoming.values()) {
+      if (e.timer) clearTimeout(e.timer);
+      e.producer?.close();
+    }
+    this.#incoming.clear();
+    for (const c of this.#outgoing.values()) c.close();
+    this.#outgoing.clear();
+    const peers = [...this.#remotePeers.keys()];
+    this.#remotePeers.clear();
+    this.#remoteProducers.clear();
+    this.#transport.close();
+    try {
+      if ('cancel' in this.#stream) this.#stream.cancel();
+      else this.#stream.end();
+    } catch {
+      // The stream is already gone.
+    }
+    this.#o.log.info({ remote: this.remoteNode, reason }, 'link closed');
+    for (const peerId of peers) this.safeEmit('remotePeerLeft', peerId);
+    this.safeEmit('@close', reason);
+  }
+
+  #send(msg: LinkMessage): void {
+    if (this.#state === 'closed') return;
+    try {
+      this.#stream.write(msg);
+    } catch (err) {
+      this.#closeFor(`write failed: ${(err as Error).message}`);
+    }
+  }
+
+  #foldProducer(p: types.Producer | undefined): void {
+    if (!p || p.closed) return;
+    // Counters of a pipe that closes are kept so that a link's totals never go backwards
+    // (read asynchronously: best effort, the producer is about to close).
+    p.getStats().then(
+      (stats) => {
+        for (const s of stats) {
+          this.#folded.bytesIn += s.byteCount;
+          this.#folded.packetsIn += s.packetCount;
+        }
+      },
+      () => undefined,
+    );
+  }
+
+  #onMessage(msg: LinkMessage): void {
+    try {
+      this.#dispatch(msg);
+    } catch (err) {
+      this.#o.log.warn({ err, remote: this.remoteNode }, 'bad link message');
+    }
+  }
+
+  #dispatch(msg: LinkMessage): void {
+    if (this.#state === 'closed') return;
+    if ('hello' in msg && msg.hello) return this.#onHello(msg.hello);
+    if (this.#state !== 'up') {
+      if (!this.#early) throw new Error('message before hello');
+      this.#early.push(msg);
+      return;
+    }
+    if ('peerJoined' in msg && msg.peerJoined) {
+      this.#remotePeers.set(msg.peerJoined.peerId, msg.peerJoined);
+      this.safeEmit('remotePeerJoined', msg.peerJoined);
+    } else if ('peerLeft' in msg && msg.peerLeft) {
+      if (this.#remotePeers.delete(msg.peerLeft.peerId)) this.safeEmit('remotePeerLeft', msg.peerLeft.peerId);
+    } else if ('producerAdded' in msg && msg.producerAdded) {
+      this.#remoteProducers.set(msg.producerAdded.producerId, msg.producerAdded);
+      this.safeEmit('remoteProducerAdded', msg.producerAdded);
+    } else if ('producerClosed' in msg && msg.producerClosed) {
+      const id = msg.producerClosed.producerId;
+      this.#remoteProducers.delete(id);
+      const entry = this.#incoming.get(id);
+      this.#incoming.delete(id);
+      if (entry?.timer) clearTimeout(entry.timer);
+      this.#offers.get(id)?.reject(new Error('producer closed'));
+      this.#offers.delete(id);
+      entry?.producer?.close(); // its local consumers get producerclose
+      this.safeEmit('remoteProducerClosed', id);
+    } else if ('producerPaused' in msg && msg.producerPaused) {
+      this.#setRemotePaused(msg.producerPaused.producerId, true);
+    } else if ('producerResumed' in msg && msg.producerResumed) {
+      this.#setRemotePaused(msg.producerResumed.producerId, false);
+    } else if ('pipeRequest' in msg && msg.pipeRequest) {
+      this.#onPipeRequest(msg.pipeRequest.producerId);
+    } else if ('pipeOffer' in msg && msg.pipeOffer) {
+      this.#onPipeOffer(msg.pipeOffer);
+    } else if ('pipeClose' in msg && msg.pipeClose) {
+      const c = this.#outgoing.get(msg.pipeClose.producerId);
+      this.#outgoing.delete(msg.pipeClose.producerId);
+      c?.close();
+    } else if ('pipeError' in msg && msg.pipeError) {
+      this.#offers.get(msg.pipeError.producerId)?.reject(new Error(msg.pipeError.message));
+      this.#offers.delete(msg.pipeError.producerId);
+    } else if ('activeSpeaker' in msg && msg.activeSpeaker) {
+      this.safeEmit('remoteActiveSpeaker', msg.activeSpeaker.peerId);
+    } else if ('chat' in msg && msg.chat) {
+      this.safeEmit('remoteChat', msg.chat);
+    }
+  }
+
+  #onHello(hello: HelloMsg): void {
+    if (this.#state !== 'connecting' || this.#early) throw new Error('second hello');
+    this.#early = [];
+    if (hello.nodeId !== this.remoteNode || hello.room !== this.#o.room) {
+      this.#closeFor(`hello from ${hello.nodeId}/${hello.room}, expected ${this.remoteNode}/${this.#o.room}`);
+      return;
+    }
+    this.#transport
+      .connect({
+        ip: hello.ip,
+        port: hello.port,
+        srtpParameters: { cryptoSuite: hello.srtpCryptoSuite as types.SrtpCryptoSuite, keyBase64: hello.srtpKeyBase64 },
+      })
+      .then(
+        () => {
+          if (this.closed) return;
+          this.#state = 'up';
+          for (const p of hello.peers) this.#remotePeers.set(p.peerId, p);
+          for (const p of hello.producers) this.#remoteProducers.set(p.producerId, p);
+          this.safeEmit('up');
+          for (const p of hello.peers) this.safeEmit('remotePeerJoined', p);
+          for (const p of hello.producers) this.safeEmit('remoteProducerAdded', p);
+          const early = this.#early ?? [];
+          this.#early = undefined;
+          for (const m of early) this.#onMessage(m);
+        },
+        (err: Error) => this.#closeFor(`pipe connect failed: ${err.message}`),
+      );
+  }
+
+  #setRemotePaused(producerId: string, paused: boolean): void {
+    const info = this.#remoteProducers.get(producerId);
+    if (info) info.paused = paused;
+    const p = this.#incoming.get(producerId)?.producer;
+    // Pausing the pipe producer makes mediasoup tell its consumers (producerpause/resume).
+    if (p && !p.closed) (paused ? p.pause() : p.resume()).catch(() => undefined);
+  }
+
+  #onPipeRequest(producerId: string): void {
+    const producer = this.#o.localProducer(producerId);
+    if (!producer || producer.closed) {
+      this.#send({ pipeError: { producerId, message: 'no such local producer' } });
+      return;
+    }
+    if (this.#outgoing.has(producerId)) {
+      // The far side lost its pipe producer and asks again: start over.
+      this.#outgoing.get(producerId)!.close();
+      this.#outgoing.delete(producerId);
+    }
+    this.#transport.consume({ producerId }).then(
+      (consumer) => {
+        if (this.closed) return consumer.close();
+        this.#outgoing.set(producerId, consumer);
+        consumer.observer.once('close', () => {
+          if (this.#outgoing.get(producerId) === consumer) this.#outgoing.delete(producerId);
+        });
+        this.#send({
+          pipeOffer: { producerId, kind: consumer.kind, rtpParametersJson: JSON.stringify(consumer.rtpParameters), paused: consumer.producerPaused },
+        });
+      },
+      (err: Error) => this.#send({ pipeError: { producerId, message: err.message } }),
+    );
+  }
+
+  #onPipeOffer(offer: { producerId: string; kind: string; rtpParametersJson: string; paused: boolean }): void {
+    const pending = this.#offers.get(offer.producerId);
+    if (!pending) return;
+    this.#offers.delete(offer.producerId);
+    const info = this.#remoteProducers.get(offer.producerId);
+    let rtpParameters: types.RtpParameters;
+    try {
+      rtpParameters = JSON.parse(offer.rtpParametersJson) as types.RtpParameters;
+    } catch {
+      pending.reject(new Error('bad rtp parameters in pipe offer'));
+      return;
+    }
+    this.#transport
+      .produce({
+        id: offer.producerId, // same id on every node, so the room's notifications agree
+        kind: offer.kind as types.MediaKind,
+        rtpParameters,
+        paused: offer.paused,
+        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.remoteNode },
+      })
+      .then(
+        (producer) => {
+          if (this.closed || !this.#incoming.has(offer.producerId)) {
+            producer.close();
+            pending.reject(new Error('pipe no longer wanted'));
+            return;
+          }
+          pending.resolve(producer);
+        },
+        (err: Error) => pending.reject(err),
+      );
+  }
+}
