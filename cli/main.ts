@@ -1,17 +1,20 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { IpcRegistry } from '../core/registry/IpcRegistry.js';
+import type { Registry } from '../core/registry/Registry.js';
 import { RegionNode } from '../region-node/RegionNode.js';
+import { CLUSTER_CHILD_DRAIN_MS } from './clusterSpec.js';
+import { LocalCluster } from './LocalCluster.js';
+import { WEB_APP_DIR } from './paths.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const WEB_APP_DIR = path.join(ROOT, 'dist', 'client', 'public');
+export { WEB_APP_DIR };
 
 const USAGE = `usage: octomesh <command>
 
 commands:
-  start         run the local cluster on http://127.0.0.1:8080 (region eu-west)
+  start         run the local cluster: regions eu-west, us-east and ap-northeast, one process
+                each (:8081-8083), behind http://127.0.0.1:8080
   region-node   run one region node, configured by OCTOMESH_* env and OCTOMESH_CONFIG (see README)
   help          this text
 `;
@@ -21,9 +24,9 @@ export async function run(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case 'start':
-      return runRegionNode({ http: { port: 8080, staticDir: WEB_APP_DIR } });
+      return runLocalCluster();
     case 'region-node':
-      return runRegionNode({});
+      return runRegionNode();
     case 'help':
     case '--help':
     case '-h':
@@ -35,38 +38,93 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function runRegionNode(defaults: DeepPartial<Config>): Promise<number> {
-  let config: Config;
+function configOrExit(defaults: DeepPartial<Config>): Config | undefined {
   try {
     // The command's defaults sit under the env and file (the operator has the last word).
-    config = loadConfig({ defaults });
+    return loadConfig({ defaults });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`octomesh: ${err.message}\n`);
-      return 2;
+      return undefined;
     }
     throw err;
   }
-  const log = createLogger({ level: config.log.level, name: 'octomesh', ...(config.log.pretty === 'auto' ? {} : { pretty: config.log.pretty === 'true' }) });
-  let node: RegionNode;
+}
+
+function loggerFor(config: Config, name: string): Logger {
+  return createLogger({ level: config.log.level, name, ...(config.log.pretty === 'auto' ? {} : { pretty: config.log.pretty === 'true' }) });
+}
+
+async function runLocalCluster(): Promise<number> {
+  // Parsed here too, although the children parse it again: a typo in the operator's env
+  // should stop one process with one message, not three.
+  const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
+  if (!config) return 2;
+  const log = loggerFor(config, 'cluster');
+  const cluster = new LocalCluster({ host: config.http.host, port: config.http.port, staticDir: config.http.staticDir, log });
+
+  let signalled = false;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) return;
+      signalled = true;
+      log.info({ signal }, 'stopping the local cluster');
+      void cluster.stop().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
   try {
-    node = await RegionNode.start(config, log);
+    await cluster.start();
   } catch (err) {
-    log.fatal({ err }, 'region node failed to start');
+    if (signalled) {
+      await stopped;
+      return 0;
+    }
+    log.fatal((err as Error).message);
     return 1;
   }
-  log.info(`open http://127.0.0.1:${node.port}/?room=demo&name=you`);
-  return new Promise<number>((resolve) => {
+  log.info(`open http://127.0.0.1:${config.http.port}/?room=demo&name=you`);
+  await stopped;
+  return 0;
+}
+
+async function runRegionNode(): Promise<number> {
+  const config = configOrExit({});
+  if (!config) return 2;
+  if (config.discovery.backend === 'consul') {
+    process.stderr.write('octomesh: config: discovery.backend: "consul" is not implemented yet; use "local"\n');
+    return 2;
+  }
+  // Forked by `octomesh start`: the registry is the parent's, over the IPC channel. A lone
+  // node (no channel) keeps a private one.
+  const clusterChild = typeof process.send === 'function';
+  const registry: Registry | undefined = clusterChild ? new IpcRegistry(process) : undefined;
+  const log = loggerFor(config, clusterChild ? config.nodeId : 'octomesh');
+  let node: RegionNode;
+  try {
+    node = await RegionNode.start(config, log, registry ? { registry } : {});
+  } catch (err) {
+    log.fatal({ err }, 'region node failed to start');
+    registry?.close();
+    return 1;
+  }
+  if (!clusterChild) log.info(`open http://127.0.0.1:${node.port}/?room=demo&name=you`);
+  let onParentGone = (): void => undefined;
+  const code = await new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: NodeJS.Signals | 'parent gone'): void => {
       if (stopping) {
         node.close();
         resolve(1);
         return;
       }
       stopping = true;
-      // SIGTERM drains (current calls may finish); Ctrl-C stops at once.
-      const timeout = signal === 'SIGTERM' ? 30_000 : 0;
+      // SIGTERM drains (current calls may finish; in a cluster only until shortly before the
+      // parent's SIGKILL); Ctrl-C, or a parent that vanished, stops at once.
+      const timeout = signal === 'SIGTERM' ? (clusterChild ? CLUSTER_CHILD_DRAIN_MS : 30_000) : 0;
+      if (signal === 'parent gone') log.warn('the local cluster process is gone; stopping');
       node.drain(timeout).finally(() => {
         node.close();
         resolve(0);
@@ -74,5 +132,13 @@ async function runRegionNode(defaults: DeepPartial<Config>): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Without this a SIGKILLed cluster would leave its nodes running, ports held.
+    onParentGone = () => stop('parent gone');
+    if (clusterChild) process.once('disconnect', onParentGone);
   });
+  // Last: close() above deregistered the node over this channel; the channel then lets the
+  // process exit.
+  registry?.close();
+  process.off('disconnect', onParentGone);
+  return code;
 }

@@ -75,6 +75,7 @@ export class RegionNode implements SessionHost {
   #port = 0;
   #draining = false;
   #closed = false;
+  #loadTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry) {
     this.config = config;
@@ -127,6 +128,11 @@ export class RegionNode implements SessionHost {
         log,
       );
       await node.registry.registerNode(node.record());
+      // Load reports feed the router's "least loaded" choice (Consul: with the TTL check).
+      node.#loadTimer = setInterval(() => {
+        node.registry.updateNode(node.nodeId, { load: node.record().load }).catch(() => undefined);
+      }, 2000);
+      node.#loadTimer.unref();
     } catch (err) {
       node.close();
       throw err;
@@ -229,7 +235,7 @@ export class RegionNode implements SessionHost {
       wsUrl: this.wsUrl,
       relayAddress: this.relayAddress,
       mediaAddress: this.config.relay.mediaAddress || this.config.media.announcedAddress || this.config.media.listenIp,
-      load: { peers: c.peers, consumers: c.consumers, cpu: 0 },
+      load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: 0 },
       draining: this.#draining,
       pid: process.pid,
     };
@@ -312,6 +318,7 @@ export class RegionNode implements SessionHost {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#loadTimer);
     for (const room of this.#openRooms.values()) room.close();
     if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = undefined;

@@ -52,7 +52,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     speakers.on('dominantspeaker', ({ producer }) => {
       const peerId = (producer.appData as ProducerAppData).peerId;
       this.broadcast('activeSpeaker', { peerId });
-      for (const link of this.#upLinks()) link.announceActiveSpeaker(peerId);
+      for (const link of this.#openLinks()) link.announceActiveSpeaker(peerId);
     });
   }
 
@@ -88,7 +88,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     if (this.#closed) throw new InvalidStateError('room is closed');
     if (this.#peers.size >= this.#maxPeers) throw new RoomFullError(this.#maxPeers);
     for (const other of this.#peers.values()) other.notify('peerJoined', peer.info);
-    for (const link of this.#upLinks()) link.announcePeerJoined(peer.info);
+    for (const link of this.#openLinks()) link.announcePeerJoined(peer.info);
     this.#peers.set(peer.id, peer);
     this.#log.info({ peer: peer.id, peers: this.#peers.size }, 'peer joined');
   }
@@ -99,7 +99,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.#peers.delete(peer.id);
     peer.close();
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
-    for (const link of this.#upLinks()) link.announcePeerLeft(peer.id);
+    for (const link of this.#openLinks()) link.announcePeerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
     if (this.#peers.size === 0) this.#closeFor('empty');
   }
@@ -116,10 +116,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       });
     }
     const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String((producer.appData as ProducerAppData).source), paused: producer.paused };
-    for (const link of this.#upLinks()) link.announceProducer(info);
-    producer.observer.on('pause', () => this.#upLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
-    producer.observer.on('resume', () => this.#upLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
-    producer.observer.once('close', () => this.#upLinks().forEach((l) => l.announceProducerClosed(producer.id)));
+    for (const link of this.#openLinks()) link.announceProducer(info);
+    producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
+    producer.observer.on('resume', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
+    producer.observer.once('close', () => this.#openLinks().forEach((l) => l.announceProducerClosed(producer.id)));
     for (const peer of this.#peers.values()) if (peer !== owner) this.#consume(peer, producer);
   }
 
@@ -129,19 +129,19 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       if (owner === peer) continue;
       for (const producer of owner.producers.values()) this.#consume(peer, producer);
     }
-    for (const link of this.#upLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
+    for (const link of this.#openLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
   }
 
   /** Every peer of the room, on this node and on the others. */
   allPeers(except?: Peer): PeerInfo[] {
     const out = [...this.#peers.values()].filter((p) => p !== except).map((p) => p.info);
-    for (const link of this.#upLinks()) out.push(...link.remotePeers());
+    for (const link of this.#openLinks()) out.push(...link.remotePeers());
     return out;
   }
 
   chat(message: Notifications['chat']): void {
     this.broadcast('chat', message);
-    for (const link of this.#upLinks()) link.announceChat(message);
+    for (const link of this.#openLinks()) link.announceChat(message);
   }
 
   get cascade(): Cascade | undefined {
@@ -154,8 +154,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     cascade.on('link', (link) => this.#wireLink(link));
   }
 
-  #upLinks(): Link[] {
-    return this.#cascade?.upLinks() ?? [];
+  /** Links to tell about room events: up ones, and those still connecting (the remote side
+   *  holds what follows Hello until its pipe is connected), so nothing said meanwhile is lost. */
+  #openLinks(): Link[] {
+    return this.#cascade?.openLinks() ?? [];
   }
 
   #wireLink(link: Link): void {

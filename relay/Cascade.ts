@@ -54,9 +54,9 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
     return [...this.#links.values()];
   }
 
-  /** Links that are up (Hello exchanged): where room events go. */
-  upLinks(): Link[] {
-    return this.links().filter((l) => l.up);
+  /** Links not closed (up, or with Hello sent and the remote's awaited). */
+  openLinks(): Link[] {
+    return this.links().filter((l) => !l.closed);
   }
 
   /** An authenticated incoming stream from `remote` for this room. */

@@ -39,7 +39,7 @@ export class LocalRegistry implements Registry {
 
   watchNodes(cb: (nodes: NodeRecord[]) => void): Unsubscribe {
     this.#nodeWatchers.add(cb);
-    queueMicrotask(() => this.#nodeWatchers.has(cb) && cb(this.#snapshot()));
+    queueMicrotask(() => this.#nodeWatchers.has(cb) && this.#call(cb, this.#snapshot()));
     return () => this.#nodeWatchers.delete(cb);
   }
 
@@ -67,7 +67,7 @@ export class LocalRegistry implements Registry {
     let set = this.#roomWatchers.get(room);
     if (!set) this.#roomWatchers.set(room, (set = new Set()));
     set.add(cb);
-    queueMicrotask(() => set.has(cb) && cb([...(this.#rooms.get(room) ?? [])]));
+    queueMicrotask(() => set.has(cb) && this.#call(cb, [...(this.#rooms.get(room) ?? [])]));
     return () => {
       set.delete(cb);
       if (set.size === 0 && this.#roomWatchers.get(room) === set) this.#roomWatchers.delete(room);
@@ -80,6 +80,15 @@ export class LocalRegistry implements Registry {
     this.#roomWatchers.clear();
   }
 
+  /** A watcher that throws must not stop the others or escape as an uncaught exception. */
+  #call<T>(cb: (v: T) => void, v: T): void {
+    try {
+      cb(v);
+    } catch (err) {
+      console.error('registry watch callback threw', err);
+    }
+  }
+
   #snapshot(): NodeRecord[] {
     return [...this.#nodes.values()].map((n) => structuredClone(n));
   }
@@ -88,7 +97,7 @@ export class LocalRegistry implements Registry {
     if (this.#closed) return;
     queueMicrotask(() => {
       const snap = this.#snapshot();
-      for (const cb of this.#nodeWatchers) cb(snap);
+      for (const cb of this.#nodeWatchers) this.#call(cb, snap);
     });
   }
 
@@ -96,7 +105,7 @@ export class LocalRegistry implements Registry {
     if (this.#closed) return;
     queueMicrotask(() => {
       const nodes = [...(this.#rooms.get(room) ?? [])];
-      for (const cb of this.#roomWatchers.get(room) ?? []) cb(nodes);
+      for (const cb of this.#roomWatchers.get(room) ?? []) this.#call(cb, nodes);
     });
   }
 }

@@ -7,6 +7,7 @@ import type { NodeId, RegionName, RoomId } from '../ids.js';
 
 export interface NodeLoad {
   peers: number;
+  rooms: number;
   consumers: number;
   /** Mean worker CPU use over the last report period, 0..1 per worker. */
   cpu: number;

@@ -71,7 +71,10 @@ describe('two browsers in one call through `npm start` (headless Chromium, fake 
       assert.ok(second.video.framesDecoded > first.video.framesDecoded, 'framesDecoded keeps rising');
       assert.ok(second.audio.packets > first.audio.packets && second.audio.bytes > 0, 'audio packets keep arriving');
     }
-    const health = (await (await fetch(`${cluster.base}/healthz`)).json()) as { workers: { alive: boolean }[]; peers: number; consumers: number };
+    // The region node's own health (the cluster's entry point only routes).
+    const route = (await (await fetch(`${cluster.base}/api/route?room=e2e-call`)).json()) as { wsUrl: string };
+    const nodeHttp = route.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '');
+    const health = (await (await fetch(`${nodeHttp}/healthz`)).json()) as { workers: { alive: boolean }[]; peers: number; consumers: number };
     assert.ok(health.workers.every((w) => w.alive), 'no worker died');
     assert.equal(health.peers, 2);
     assert.equal(health.consumers, 4);

@@ -1,0 +1,179 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
+import { LocalRegistry } from '../core/registry/LocalRegistry.js';
+import type { NodeRecord, Unsubscribe } from '../core/registry/Registry.js';
+import { serveRegistry } from '../core/registry/serveRegistry.js';
+import { startClusterHttp, type ClusterHttp, type ClusterView } from './clusterHttp.js';
+import { CHILD_STOP_TIMEOUT_MS, childEnv, CLUSTER_NODES, DEFAULT_REGION, type ClusterNodeSpec } from './clusterSpec.js';
+import { OCTOMESH_BIN } from './paths.js';
+
+export interface LocalClusterOptions {
+  host: string;
+  port: number;
+  staticDir: string;
+  log: Logger;
+  /** The operator's environment, handed on to every child. */
+  env?: NodeJS.ProcessEnv;
+  nodes?: readonly ClusterNodeSpec[];
+  /** How long the children may take to register before start() gives up. */
+  startTimeoutMs?: number;
+}
+
+interface Child {
+  spec: ClusterNodeSpec;
+  proc: ChildProcess;
+  exited: Promise<void>;
+}
+
+/**
+ * `octomesh start`: one process per region node, as on separate hosts, sharing the registry
+ * this process owns (children reach it over IPC), and the cluster's HTTP front on :8080.
+ * A child that dies is deregistered at once and not restarted: the cluster shows what an
+ * outage looks like rather than hiding it.
+ */
+export class LocalCluster {
+  readonly #opts: LocalClusterOptions;
+  readonly #log: Logger;
+  readonly #specs: readonly ClusterNodeSpec[];
+  readonly #registry = new LocalRegistry();
+  readonly #children: Child[] = [];
+  #nodes: NodeRecord[] = [];
+  #http: ClusterHttp | undefined;
+  #unwatch: Unsubscribe | undefined;
+  #ready = false;
+  #startFailed: ((err: Error) => void) | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(opts: LocalClusterOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#specs = opts.nodes ?? CLUSTER_NODES;
+  }
+
+  /** Resolves once every child has registered; on any failure stops everything, then rejects. */
+  async start(): Promise<void> {
+    const view: ClusterView = {
+      nodes: () => this.#nodes,
+      ready: () => this.#allRegistered(),
+      regions: this.#specs.map((s) => ({ name: s.region, latitude: s.latitude, longitude: s.longitude })),
+      defaultRegion: DEFAULT_REGION,
+      roomNodes: (room) => this.#registry.roomNodes(room),
+    };
+    // Listen first: a busy :8080 should fail before three node processes are started.
+    this.#http = await startClusterHttp({ host: this.#opts.host, port: this.#opts.port, staticDir: this.#opts.staticDir, view, log: this.#log });
+    this.#log.info({ url: `http://${this.#opts.host}:${this.#http.port}` }, 'local cluster listening');
+
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#startFailed = reject;
+      this.#unwatch = this.#registry.watchNodes((nodes) => {
+        this.#nodes = nodes;
+        if (!this.#ready && this.#allRegistered()) {
+          this.#ready = true;
+          resolve();
+        }
+      });
+    });
+    // One secret per cluster run: only this run's nodes can join each other's relay mesh.
+    const relaySecret = randomBytes(32).toString('hex');
+    for (const spec of this.#specs) this.#fork(spec, relaySecret);
+
+    const timeoutMs = this.#opts.startTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const missing = this.#specs.filter((s) => !this.#nodes.some((n) => n.id === s.nodeId)).map((s) => s.nodeId);
+        reject(new Error(`region node(s) ${missing.join(', ')} did not register within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([ready, timeout]);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#startFailed = undefined;
+    }
+    this.#log.info({ nodes: this.#specs.map((s) => s.nodeId) }, 'local cluster ready');
+  }
+
+  /** SIGTERM to every child, SIGKILL to those still there after 10 s; then closes the front. */
+  stop(): Promise<void> {
+    return (this.#stopping ??= this.#stop());
+  }
+
+  /** Resolves when every child has exited (after stop(), or when all have died). */
+  allExited(): Promise<void> {
+    return Promise.all(this.#children.map((c) => c.exited)).then(() => undefined);
+  }
+
+  async #stop(): Promise<void> {
+    this.#startFailed?.(new Error('local cluster stopped during start-up'));
+    const alive = this.#children.filter((c) => isRunning(c.proc));
+    if (alive.length > 0) this.#log.info({ nodes: alive.map((c) => c.spec.nodeId) }, 'stopping region nodes');
+    for (const c of alive) c.proc.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      for (const c of this.#children.filter((c) => isRunning(c.proc))) {
+        this.#log.warn({ node: c.spec.nodeId, pid: c.proc.pid }, `still running ${CHILD_STOP_TIMEOUT_MS / 1000} s after SIGTERM; SIGKILL`);
+        c.proc.kill('SIGKILL');
+      }
+    }, CHILD_STOP_TIMEOUT_MS);
+    await this.allExited();
+    clearTimeout(killer);
+    this.#unwatch?.();
+    this.#http?.close();
+    this.#registry.close();
+    this.#log.info('local cluster stopped');
+  }
+
+  #fork(spec: ClusterNodeSpec, relaySecret: string): void {
+    const proc = fork(OCTOMESH_BIN, ['region-node'], {
+      execPath: process.execPath,
+      // Not the parent's flags: an --inspect port, for one, cannot be shared by four processes.
+      execArgv: [],
+      env: childEnv(spec, relaySecret, this.#opts.env ?? process.env),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    // Before our own exit handler, so a dead child is out of the registry by the time we log.
+    serveRegistry(proc, this.#registry);
+    const exited = new Promise<void>((resolve) => {
+      let gone = false;
+      const onGone = (how: string): void => {
+        if (gone) return;
+        gone = true;
+        this.#onChildGone(spec, proc, how);
+        resolve();
+      };
+      proc.once('exit', (code, signal) => onGone(signal ? `killed by ${signal}` : `exit code ${code}`));
+      // fork() itself failed (no process): 'exit' may never come.
+      proc.once('error', (err) => {
+        if (proc.pid === undefined) onGone(`could not start: ${err.message}`);
+        else this.#log.warn({ err, node: spec.nodeId }, 'IPC with region node failed');
+      });
+    });
+    this.#children.push({ spec, proc, exited });
+    this.#log.info({ node: spec.nodeId, pid: proc.pid, http: spec.httpPort }, 'region node process started');
+  }
+
+  #onChildGone(spec: ClusterNodeSpec, proc: ChildProcess, how: string): void {
+    const fields = { node: spec.nodeId, region: spec.region, pid: proc.pid };
+    if (this.#stopping) {
+      this.#log.info(fields, `region node stopped (${how})`);
+    } else if (!this.#ready) {
+      this.#log.error(fields, `region node failed to start (${how})`);
+      this.#startFailed?.(new Error(`region node ${spec.nodeId} (${spec.region}) failed to start: ${how}`));
+    } else {
+      // Its registry session ended with it (serveRegistry): routing stops sending people there.
+      this.#log.warn(fields, `region node died (${how}); deregistered, not restarted`);
+    }
+  }
+
+  #allRegistered(): boolean {
+    return this.#specs.every((s) => this.#nodes.some((n) => n.id === s.nodeId));
+  }
+}
+
+function isRunning(proc: ChildProcess): boolean {
+  return proc.exitCode === null && proc.signalCode === null && proc.pid !== undefined;
+}

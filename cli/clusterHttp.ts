@@ -1,0 +1,122 @@
+import { createRequire } from 'node:module';
+import type { HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { NodeId, RegionName, RoomId } from '../core/ids.js';
+import { asRoomId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import { RoomName } from '../core/protocol.js';
+import type { NodeRecord } from '../core/registry/Registry.js';
+import { StaticFiles } from '../region-node/StaticFiles.js';
+import { pickNode } from './routing.js';
+
+// The local cluster's front door on :8080: the web app, routing to a region node, and the
+// cluster's health. It plays the geo-router's part until geo-router/ exists.
+
+// As in region-node/RegionNode.ts: require, so the native addon is what runs.
+const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
+
+/** What the HTTP side reads from the cluster. */
+export interface ClusterView {
+  /** Registered nodes, as last reported by the registry's watch. */
+  nodes(): readonly NodeRecord[];
+  /** Every child has registered. */
+  ready(): boolean;
+  /** The cluster's regions, listed even while none of their nodes is up. */
+  regions: readonly { name: RegionName; latitude: number; longitude: number }[];
+  defaultRegion: RegionName;
+  roomNodes(room: RoomId): Promise<NodeId[]>;
+}
+
+export interface ClusterHttp {
+  readonly port: number;
+  close(): void;
+}
+
+export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger }): Promise<ClusterHttp> {
+  const { view, log } = opts;
+  const files = new StaticFiles(opts.staticDir);
+  if (files.size === 0) log.warn({ dir: opts.staticDir }, 'no built web app found; run `npm run build`');
+  const app = uWS.App();
+
+  app.get('/healthz', (res) => {
+    const nodes = view.nodes().map((n) => ({ id: n.id, region: n.region, wsUrl: n.wsUrl, pid: n.pid, draining: n.draining, peers: n.load.peers }));
+    const ok = view.ready();
+    json(res, ok ? 200 : 503, { ok, nodes });
+  });
+
+  app.get('/admin/regions', (res) => {
+    const nodes = view.nodes();
+    const regions = new Map(view.regions.map((r) => [r.name as string, { name: r.name as string, lat: r.latitude, lon: r.longitude, nodes: [] as unknown[] }]));
+    for (const n of nodes) {
+      let region = regions.get(n.region);
+      if (!region) regions.set(n.region, (region = { name: n.region, lat: n.latitude, lon: n.longitude, nodes: [] }));
+      // NodeRecord carries no room count (yet): 0 until it does. Only registered nodes are listed.
+      region.nodes.push({ id: n.id, pid: n.pid, wsUrl: n.wsUrl, peers: n.load.peers, rooms: n.load.rooms, draining: n.draining, healthy: true });
+    }
+    json(res, 200, { regions: [...regions.values()] });
+  });
+
+  app.get('/api/route', (res, req) => {
+    // req is only valid until the first await: read everything now.
+    const room = req.getQuery('room') ?? '';
+    const region = req.getQuery('region') || undefined;
+    if (!RoomName.safeParse(room).success) {
+      json(res, 400, { error: { code: 'bad_request', message: 'room: letters, digits, _ . ~ - only (1-128)' } });
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    view.roomNodes(asRoomId(room)).then(
+      (hosting) => {
+        if (aborted) return;
+        const choice = pickNode(view.nodes(), { region, hosting, defaultRegion: view.defaultRegion, knownRegions: view.regions.map((r) => r.name) });
+        if (choice.ok) json(res, 200, { region: choice.node.region, nodeId: choice.node.id, wsUrl: choice.node.wsUrl });
+        else json(res, choice.status, { error: { code: choice.code, message: choice.message } });
+      },
+      (err: Error) => {
+        log.error({ err }, 'route lookup failed');
+        if (!aborted) json(res, 500, { error: { code: 'internal', message: 'route lookup failed' } });
+      },
+    );
+  });
+
+  app.get('/*', (res, req) => {
+    const file = files.get(req.getUrl());
+    if (!file) return notFound(res);
+    res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
+  });
+  app.any('/*', (res, req) => {
+    if (API_PATHS.has(req.getUrl())) json(res, 405, { error: { code: 'bad_request', message: 'method not allowed' } });
+    else notFound(res);
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(opts.host, opts.port, (socket: us_listen_socket | false) => {
+      if (!socket) {
+        reject(new Error(`cannot listen on ${opts.host}:${opts.port} (in use or not permitted)`));
+        return;
+      }
+      let open = true;
+      resolve({
+        port: uWS.us_socket_local_port(socket),
+        close: () => {
+          if (open) uWS.us_listen_socket_close(socket);
+          open = false;
+        },
+      });
+    });
+  });
+}
+
+const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route']);
+
+const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
+
+function json(res: HttpResponse, status: number, body: unknown): void {
+  res.cork(() => {
+    res.writeStatus(STATUS[status]!).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
+  });
+}
+
+function notFound(res: HttpResponse): void {
+  json(res, 404, { error: { code: 'not_found', message: 'not found' } });
+}
