@@ -127,6 +127,26 @@ describe('cascade: one room on three nodes (real workers, real gRPC, real pipes 
     assert.ok(linkTo(a, c)!.outgoingPipes().includes(dora.producerId));
   });
 
+  it('re-dials a link that breaks while both nodes live, and restores its pipes', async (t) => {
+    const carol = clients[6]!;
+    const doraId = linkTo(a, c)!.outgoingPipes()[0]!;
+    const broken = linkTo(a, c)!;
+    const consumersBefore = carol.notifications.filter((n) => n.notification === 'newConsumer' && n.data.producerId === doraId).length;
+    const t0 = performance.now();
+    broken.close(); // as if the stream had failed
+    await carol.waitFor('producerClosed', (d) => d.producerId === doraId, 5000);
+    await eventually(
+      () => carol.notifications.filter((n) => n.notification === 'newConsumer' && n.data.producerId === doraId).length > consumersBefore,
+      'Carol consumes Dora again over a new link',
+      10_000,
+    );
+    const relinked = linkTo(a, c)!;
+    assert.notEqual(relinked, broken);
+    assert.ok(relinked.up);
+    assert.deepEqual(relinked.outgoingPipes(), [doraId]);
+    t.diagnostic(`re-link to a new consumer took ${(performance.now() - t0).toFixed(0)} ms (first backoff 250 ms)`);
+  });
+
   it('refuses a link from a caller without the secret', async () => {
     const dialer = new RelayDialer({ secret: 'wrong', selfNode: 'intruder' });
     const stream = dialer.open(a.relayAddress, ROOM);
@@ -142,10 +162,11 @@ describe('cascade: one room on three nodes (real workers, real gRPC, real pipes 
     clients.push(ada.client);
     stops.push(ada.sink.close);
     await eventually(() => ada.sink.count() > 20, 'B receives Dora again', 10_000);
+    const seen = carol.notifications.length;
+    const after = (name: string) => carol.notifications.slice(seen).some((n) => n.notification === name);
     c.stopRelay();
     await eventually(() => (c.rooms().get(ROOM as never)?.cascade?.links().length ?? 0) === 0, 'C has no links left', 10_000);
-    await carol.waitFor('producerClosed', () => true, 10_000);
-    await carol.waitFor('peerLeft', () => true, 10_000);
+    await eventually(() => after('producerClosed') && after('peerLeft'), 'Carol is told the far producers and peers are gone', 10_000);
     const before = ada.sink.count();
     await eventually(() => ada.sink.count() > before + 50, 'A -> B media keeps flowing', 10_000);
     assert.ok(linkTo(a, b)!.up && !linkTo(a, b)!.closed);
