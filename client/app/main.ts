@@ -203,6 +203,13 @@ function startCall(room: string, displayName: string, region: string | null): vo
     else if (state === 'left') setBadge('left', '');
   };
 
+  // The regions this room spans right now: ours plus every peer's (the cascade's extent).
+  const spans = byId('room-regions');
+  const renderSpans = (): void => {
+    const regions = new Set<string>(client.peers.map((p) => p.region));
+    if (hook.region) regions.add(hook.region);
+    spans.textContent = regions.size ? `spans ${[...regions].sort().join(' · ')}` : '';
+  };
   client.on('state', (s) => { if (s !== 'idle' && s !== 'joined') setState(s); });
   client.on('joined', (self) => {
     Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId });
@@ -210,6 +217,7 @@ function startCall(room: string, displayName: string, region: string | null): vo
     setState('joined');
     setBadge(`${self.region} · ${self.nodeId}`, 'joined');
     local.region.textContent = self.region;
+    renderSpans();
   });
   client.on('error', (err) => setState('error', err.message));
   client.on('localMedia', ({ video }) => {
@@ -221,10 +229,12 @@ function startCall(room: string, displayName: string, region: string | null): vo
     const tile = tileFor(peer.peerId);
     tile.name.textContent = peer.displayName;
     tile.region.textContent = peer.region;
+    renderSpans();
   });
   client.on('peerLeft', (peer) => {
     tiles.get(peer.peerId)?.root.remove();
     tiles.delete(peer.peerId);
+    renderSpans();
   });
   const showMedia = (m: RemoteMedia): void => {
     const tile = tileFor(m.peerId);

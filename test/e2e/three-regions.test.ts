@@ -45,6 +45,7 @@ describe('three browsers in three regions, one room (npm start cluster, headless
       );
       const regions = await evaluate<string[]>(page, 'window.__octomesh.peers().map((p) => p.region).sort()');
       assert.deepEqual(regions, REGIONS.filter((r) => r !== REGIONS[i]).sort());
+      await eventually(async () => (await page.textContent('#room-regions')) === 'spans ap-northeast · eu-west · us-east', 'the page shows the regions the room spans');
     }
   });
 
