@@ -106,8 +106,12 @@ async function runRegionNode(): Promise<number> {
   try {
     node = await RegionNode.start(config, log, registry ? { registry } : {});
   } catch (err) {
-    log.fatal({ err }, 'region node failed to start');
     registry?.close();
+    if (err instanceof ConfigError) {
+      process.stderr.write(`octomesh: ${err.message}\n`);
+      return 2;
+    }
+    log.fatal({ err }, 'region node failed to start');
     return 1;
   }
   if (!clusterChild) log.info(`open http://127.0.0.1:${node.port}/?room=demo&name=you`);

@@ -64,6 +64,18 @@ export const ConfigSchema = z.strictObject({
     mediaAddress: z.string(),
     /** Seconds a piped producer stays open after its last far consumer leaves. */
     pipeGraceSec: z.number().min(0).max(600),
+    /** Mutual TLS between nodes: PEM files; all three set, or none (plain gRPC + secret). */
+    tls: z
+      .strictObject({
+        cert: z.string(),
+        key: z.string(),
+        ca: z.string(),
+        /** The name every node's certificate carries (SAN), checked instead of the dialled address. */
+        serverName: z.string(),
+      })
+      .refine((t) => [t.cert, t.key, t.ca].every((f) => f) || [t.cert, t.key, t.ca].every((f) => !f), {
+        message: 'set cert, key and ca together (or none)',
+      }),
   }),
   discovery: z.strictObject({
     /** local: the embedded registry (the local cluster's parent, or this process alone); consul: a Consul agent. */
@@ -102,7 +114,15 @@ export const DEFAULT_CONFIG: Config = {
     maxChatBytes: 4000,
     idleTimeoutSec: 30,
   },
-  relay: { host: '127.0.0.1', port: 50051, publicAddress: '', secret: '', mediaAddress: '', pipeGraceSec: 2 },
+  relay: {
+    host: '127.0.0.1',
+    port: 50051,
+    publicAddress: '',
+    secret: '',
+    mediaAddress: '',
+    pipeGraceSec: 2,
+    tls: { cert: '', key: '', ca: '', serverName: 'octomesh-relay' },
+  },
   discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
   log: { level: 'info', pretty: 'auto' },
 };
@@ -129,6 +149,10 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_RELAY_PUBLIC_ADDRESS: { path: 'relay.publicAddress', type: 'string' },
   OCTOMESH_RELAY_SECRET: { path: 'relay.secret', type: 'string' },
   OCTOMESH_RELAY_MEDIA_ADDRESS: { path: 'relay.mediaAddress', type: 'string' },
+  OCTOMESH_RELAY_TLS_CERT: { path: 'relay.tls.cert', type: 'string' },
+  OCTOMESH_RELAY_TLS_KEY: { path: 'relay.tls.key', type: 'string' },
+  OCTOMESH_RELAY_TLS_CA: { path: 'relay.tls.ca', type: 'string' },
+  OCTOMESH_RELAY_TLS_SERVER_NAME: { path: 'relay.tls.serverName', type: 'string' },
   OCTOMESH_DISCOVERY: { path: 'discovery.backend', type: 'string' },
   OCTOMESH_CONSUL_ADDRESS: { path: 'discovery.consulAddress', type: 'string' },
   OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },

@@ -21,6 +21,7 @@ import type { NodeRecord, Registry } from '../core/registry/Registry.js';
 import { Cascade } from '../relay/Cascade.js';
 import { RelayDialer } from '../relay/RelayDialer.js';
 import { RelayServer } from '../relay/RelayServer.js';
+import { relayCredentials, type RelayCredentials } from '../relay/RelayTls.js';
 import type { LinkStats } from '../relay/Link.js';
 
 export interface RegionNodeDeps {
@@ -72,12 +73,13 @@ export class RegionNode implements SessionHost {
   #listenSocket: us_listen_socket | undefined;
   #relay: RelayServer | undefined;
   readonly #dialer: RelayDialer;
+  readonly #relayCredentials: RelayCredentials | undefined;
   #port = 0;
   #draining = false;
   #closed = false;
   #loadTimer: NodeJS.Timeout | undefined;
 
-  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry) {
+  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined) {
     this.config = config;
     this.registry = registry;
     this.region = asRegionName(config.region);
@@ -86,7 +88,12 @@ export class RegionNode implements SessionHost {
     this.#pool = pool;
     this.#capsRouterCaps = caps;
     this.#static = new StaticFiles(config.http.staticDir);
-    this.#dialer = new RelayDialer({ secret: config.relay.secret, selfNode: config.nodeId });
+    this.#relayCredentials = creds;
+    this.#dialer = new RelayDialer({
+      secret: config.relay.secret,
+      selfNode: config.nodeId,
+      ...(this.#relayCredentials ? { credentials: this.#relayCredentials.client, channelOptions: this.#relayCredentials.channelOptions } : {}),
+    });
     this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
     registerNodeMetrics(this.metrics, {
       counts: () => this.#counts(),
@@ -97,6 +104,8 @@ export class RegionNode implements SessionHost {
   }
 
   static async start(config: Config, log: Logger, deps: RegionNodeDeps = {}): Promise<RegionNode> {
+    // Unreadable certificate files are a configuration error: found before anything starts.
+    const creds = relayCredentials(config.relay.tls);
     const pool = await WorkerPool.create(
       {
         size: workerCount(config),
@@ -119,11 +128,16 @@ export class RegionNode implements SessionHost {
       pool.close();
       throw err;
     }
-    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry());
+    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds);
     try {
       await node.#listen();
       node.#relay = await RelayServer.start(
-        { host: config.relay.host, port: config.relay.port, secret: config.relay.secret },
+        {
+          host: config.relay.host,
+          port: config.relay.port,
+          secret: config.relay.secret,
+          ...(node.#relayCredentials ? { credentials: node.#relayCredentials.server } : {}),
+        },
         { acceptLink: (room, remote, stream) => node.#acceptLink(room, remote, stream) },
         log,
       );

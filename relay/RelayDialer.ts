@@ -7,18 +7,20 @@ export class RelayDialer {
   readonly #secret: string;
   readonly #self: string;
   readonly #credentials: grpc.ChannelCredentials;
+  readonly #channelOptions: grpc.ChannelOptions;
 
-  constructor(options: { secret: string; selfNode: string; credentials?: grpc.ChannelCredentials }) {
+  constructor(options: { secret: string; selfNode: string; credentials?: grpc.ChannelCredentials; channelOptions?: grpc.ChannelOptions }) {
     this.#secret = options.secret;
     this.#self = options.selfNode;
     this.#credentials = options.credentials ?? grpc.credentials.createInsecure();
+    this.#channelOptions = options.channelOptions ?? {};
   }
 
   open(address: string, room: string): grpc.ClientDuplexStream<LinkMessage, LinkMessage> {
     let client = this.#clients.get(address);
     if (!client) {
       const Relay = relayService();
-      client = new Relay(address, this.#credentials, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+      client = new Relay(address, this.#credentials, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, ...this.#channelOptions });
       this.#clients.set(address, client);
     }
     const md = new grpc.Metadata();
