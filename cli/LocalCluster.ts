@@ -5,7 +5,8 @@ import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Unsubscribe } from '../core/registry/Registry.js';
 import { serveRegistry } from '../core/registry/serveRegistry.js';
 import { startClusterHttp, type ClusterHttp, type ClusterView } from './clusterHttp.js';
-import { CHILD_STOP_TIMEOUT_MS, childEnv, CLUSTER_NODES, DEFAULT_REGION, type ClusterNodeSpec } from './clusterSpec.js';
+import type { ClusterAdmin } from './clusterAdmin.js';
+import { CHILD_STOP_TIMEOUT_MS, childEnv, CLUSTER_NODES, DEFAULT_REGION, nodeSpec, type ClusterNodeSpec } from './clusterSpec.js';
 import { OCTOMESH_BIN } from './paths.js';
 
 export interface LocalClusterOptions {
@@ -18,6 +19,8 @@ export interface LocalClusterOptions {
   nodes?: readonly ClusterNodeSpec[];
   /** How long the children may take to register before start() gives up. */
   startTimeoutMs?: number;
+  /** Bearer token for admin routes from other hosts (loopback needs none). */
+  adminToken?: string;
 }
 
 interface Child {
@@ -32,10 +35,12 @@ interface Child {
  * A child that dies is deregistered at once and not restarted: the cluster shows what an
  * outage looks like rather than hiding it.
  */
-export class LocalCluster {
+export class LocalCluster implements ClusterAdmin {
   readonly #opts: LocalClusterOptions;
   readonly #log: Logger;
-  readonly #specs: readonly ClusterNodeSpec[];
+  /** The regions the cluster runs now: the initial ones, plus added, minus removed. */
+  #specs: ClusterNodeSpec[];
+  #relaySecret = '';
   readonly #registry = new LocalRegistry();
   readonly #children: Child[] = [];
   #nodes: NodeRecord[] = [];
@@ -48,20 +53,31 @@ export class LocalCluster {
   constructor(opts: LocalClusterOptions) {
     this.#opts = opts;
     this.#log = opts.log;
-    this.#specs = opts.nodes ?? CLUSTER_NODES;
+    this.#specs = [...(opts.nodes ?? CLUSTER_NODES)];
   }
 
   /** Resolves once every child has registered; on any failure stops everything, then rejects. */
   async start(): Promise<void> {
+    const specs = (): ClusterNodeSpec[] => this.#specs;
     const view: ClusterView = {
       nodes: () => this.#nodes,
       ready: () => this.#allRegistered(),
-      regions: this.#specs.map((s) => ({ name: s.region, latitude: s.latitude, longitude: s.longitude })),
+      get regions() {
+        return specs().map((s) => ({ name: s.region, latitude: s.latitude, longitude: s.longitude }));
+      },
       defaultRegion: DEFAULT_REGION,
       roomNodes: (room) => this.#registry.roomNodes(room),
     };
     // Listen first: a busy :8080 should fail before three node processes are started.
-    this.#http = await startClusterHttp({ host: this.#opts.host, port: this.#opts.port, staticDir: this.#opts.staticDir, view, log: this.#log });
+    this.#http = await startClusterHttp({
+      host: this.#opts.host,
+      port: this.#opts.port,
+      staticDir: this.#opts.staticDir,
+      view,
+      log: this.#log,
+      admin: this,
+      adminToken: this.#opts.adminToken ?? '',
+    });
     this.#log.info({ url: `http://${this.#opts.host}:${this.#http.port}` }, 'local cluster listening');
 
     const ready = new Promise<void>((resolve, reject) => {
@@ -75,8 +91,8 @@ export class LocalCluster {
       });
     });
     // One secret per cluster run: only this run's nodes can join each other's relay mesh.
-    const relaySecret = randomBytes(32).toString('hex');
-    for (const spec of this.#specs) this.#fork(spec, relaySecret);
+    this.#relaySecret = randomBytes(32).toString('hex');
+    for (const spec of this.#specs) this.#fork(spec, this.#relaySecret);
 
     const timeoutMs = this.#opts.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
@@ -96,6 +112,53 @@ export class LocalCluster {
       this.#startFailed = undefined;
     }
     this.#log.info({ nodes: this.#specs.map((s) => s.nodeId) }, 'local cluster ready');
+  }
+
+  hasRegion(name: string): boolean {
+    return this.#specs.some((s) => s.region === name);
+  }
+
+  /** Starts a region node for a new region; resolves with its record once it has registered. */
+  async addRegion(region: { name: string; latitude: number; longitude: number }): Promise<NodeRecord> {
+    if (this.#stopping) throw new Error('the cluster is stopping');
+    if (this.hasRegion(region.name)) throw new Error(`region ${region.name} exists`);
+    // The lowest slot no running region uses: its ports are free again once a region is removed.
+    let slot = 0;
+    while (this.#specs.some((s) => s.slot === slot)) slot++;
+    const spec = nodeSpec(region.name, region.latitude, region.longitude, slot);
+    this.#specs.push(spec);
+    this.#fork(spec, this.#relaySecret);
+    const child = this.#children.find((c) => c.spec === spec)!;
+    return new Promise<NodeRecord>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`${spec.nodeId} did not register within 30 s`)), 30_000);
+      const unwatch = this.#registry.watchNodes((nodes) => {
+        const record = nodes.find((n) => n.id === spec.nodeId);
+        if (record) finish(undefined, record);
+      });
+      void child.exited.then(() => finish(new Error(`${spec.nodeId} exited before it registered`)));
+      let done = false;
+      const finish = (err?: Error, record?: NodeRecord): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        unwatch();
+        if (err) {
+          this.#specs = this.#specs.filter((s) => s !== spec);
+          child.proc.kill('SIGKILL');
+          reject(err);
+        } else resolve(record!);
+      };
+    });
+  }
+
+  /** Drains the region's node (SIGTERM: no new joins, calls may finish) and waits for it to exit. */
+  async removeRegion(name: string): Promise<void> {
+    const children = this.#children.filter((c) => c.spec.region === name);
+    this.#specs = this.#specs.filter((s) => s.region !== name);
+    for (const c of children) if (isRunning(c.proc)) c.proc.kill('SIGTERM');
+    const killer = setTimeout(() => children.forEach((c) => isRunning(c.proc) && c.proc.kill('SIGKILL')), CHILD_STOP_TIMEOUT_MS);
+    await Promise.all(children.map((c) => c.exited));
+    clearTimeout(killer);
   }
 
   /** SIGTERM to every child, SIGKILL to those still there after 10 s; then closes the front. */
@@ -158,7 +221,7 @@ export class LocalCluster {
 
   #onChildGone(spec: ClusterNodeSpec, proc: ChildProcess, how: string): void {
     const fields = { node: spec.nodeId, region: spec.region, pid: proc.pid };
-    if (this.#stopping) {
+    if (this.#stopping || !this.#specs.includes(spec)) {
       this.#log.info(fields, `region node stopped (${how})`);
     } else if (!this.#ready) {
       this.#log.error(fields, `region node failed to start (${how})`);

@@ -13,9 +13,13 @@ export interface ClusterNodeSpec {
   /** First WebRTC port; the node runs one worker, so it uses this port only. */
   rtcPort: number;
   relayPort: number;
+  /** Which block of ports the node uses (0, 1, 2 …). */
+  slot: number;
 }
 
-const spec = (region: string, latitude: number, longitude: number, i: number): ClusterNodeSpec => ({
+/** The node of region `region` in port slot `i`: HTTP 8081+i, WebRTC 40000+10i, relay 50051+i. */
+export const nodeSpec = (region: string, latitude: number, longitude: number, i: number): ClusterNodeSpec => ({
+  slot: i,
   region: asRegionName(region),
   nodeId: asNodeId(`${region}-1`),
   latitude,
@@ -26,9 +30,9 @@ const spec = (region: string, latitude: number, longitude: number, i: number): C
 });
 
 export const CLUSTER_NODES: readonly ClusterNodeSpec[] = [
-  spec('eu-west', 51.51, -0.13, 0),
-  spec('us-east', 38.9, -77.04, 1),
-  spec('ap-northeast', 35.68, 139.69, 2),
+  nodeSpec('eu-west', 51.51, -0.13, 0),
+  nodeSpec('us-east', 38.9, -77.04, 1),
+  nodeSpec('ap-northeast', 35.68, 139.69, 2),
 ];
 
 /** Where /api/route sends a room nobody hosts yet. */

@@ -61,7 +61,7 @@ async function runLocalCluster(): Promise<number> {
   const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
   if (!config) return 2;
   const log = loggerFor(config, 'cluster');
-  const cluster = new LocalCluster({ host: config.http.host, port: config.http.port, staticDir: config.http.staticDir, log });
+  const cluster = new LocalCluster({ host: config.http.host, port: config.http.port, staticDir: config.http.staticDir, log, adminToken: config.admin.token });
 
   let signalled = false;
   const stopped = new Promise<void>((resolve) => {

@@ -82,6 +82,10 @@ export const ConfigSchema = z.strictObject({
     backend: z.enum(['local', 'consul']),
     consulAddress: z.string(),
   }),
+  admin: z.strictObject({
+    /** Bearer token for admin routes from other hosts; loopback callers need none. Empty: loopback only. */
+    token: z.string(),
+  }),
   log: z.strictObject({ level: logLevel, pretty: z.enum(['auto', 'true', 'false']) }),
 });
 
@@ -124,6 +128,7 @@ export const DEFAULT_CONFIG: Config = {
     tls: { cert: '', key: '', ca: '', serverName: 'octomesh-relay' },
   },
   discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
+  admin: { token: '' },
   log: { level: 'info', pretty: 'auto' },
 };
 
@@ -155,6 +160,7 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_RELAY_TLS_SERVER_NAME: { path: 'relay.tls.serverName', type: 'string' },
   OCTOMESH_DISCOVERY: { path: 'discovery.backend', type: 'string' },
   OCTOMESH_CONSUL_ADDRESS: { path: 'discovery.consulAddress', type: 'string' },
+  OCTOMESH_ADMIN_TOKEN: { path: 'admin.token', type: 'string' },
   OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },
   OCTOMESH_LOG_PRETTY: { path: 'log.pretty', type: 'string' },
 };

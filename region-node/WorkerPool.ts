@@ -75,6 +75,14 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
       logLevel: o.logLevel,
       ...(o.workerBin ? { workerBin: o.workerBin } : {}),
     });
+    // mediasoup 3.27 closes its workers on the process's SIGTERM/SIGINT by itself, which would
+    // kill every call the moment a drain begins. The node owns shutdown: it drains on SIGTERM
+    // and closes the pool when done.
+    const onSignal = (worker as unknown as { onSignal?: (...a: unknown[]) => void }).onSignal;
+    if (onSignal) {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+    }
     let webRtcServer: types.WebRtcServer;
     try {
       const port = o.rtcPort ? o.rtcPort + index : undefined;

@@ -1,0 +1,125 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { z } from 'zod';
+import type { Logger } from '../core/logger.js';
+import type { NodeRecord } from '../core/registry/Registry.js';
+
+// Operators add and remove regions of the local cluster at run time:
+//   POST /admin/regions {name, lat, lon}   starts a region node for a new region
+//   DELETE /admin/regions/NAME             drains it (no new joins, calls may finish), then stops it
+// Only from loopback, or with `Authorization: Bearer <admin.token>`.
+
+export interface ClusterAdmin {
+  addRegion(region: { name: string; latitude: number; longitude: number }): Promise<NodeRecord>;
+  removeRegion(name: string): Promise<void>;
+  hasRegion(name: string): boolean;
+}
+
+const NewRegion = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+
+const MAX_BODY = 4096;
+
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.') || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(address);
+}
+
+function tokenMatches(header: string, token: string): boolean {
+  if (!token || !header.startsWith('Bearer ')) return false;
+  const a = Buffer.from(header.slice(7));
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+type Json = (res: HttpResponse, status: number, body: unknown) => void;
+
+export function registerAdminRoutes(app: TemplatedApp, opts: { admin: ClusterAdmin; token: string; log: Logger; json: Json }): void {
+  const { admin, log, json } = opts;
+
+  // X-Forwarded-For is deliberately not consulted: a header cannot make a caller local.
+  const allowed = (res: HttpResponse, authorization: string): boolean => {
+    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+    if (isLoopback(ip) || tokenMatches(authorization, opts.token)) return true;
+    json(res, 403, { error: { code: 'unauthorized', message: 'admin routes need loopback or an admin token' } });
+    return false;
+  };
+
+  app.post('/admin/regions', (res, req) => {
+    if (!allowed(res, req.getHeader('authorization'))) return;
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    readBody(res, MAX_BODY).then(
+      async (body) => {
+        let parsed: z.infer<typeof NewRegion>;
+        try {
+          const r = NewRegion.safeParse(JSON.parse(body.toString('utf8')));
+          if (!r.success) throw new Error(`${r.error.issues[0]!.path.join('.') || 'body'}: ${r.error.issues[0]!.message}`);
+          parsed = r.data;
+        } catch (err) {
+          if (!aborted) json(res, 400, { error: { code: 'bad_request', message: (err as Error).message } });
+          return;
+        }
+        if (admin.hasRegion(parsed.name)) {
+          if (!aborted) json(res, 409, { error: { code: 'conflict', message: `region ${parsed.name} exists` } });
+          return;
+        }
+        try {
+          const node = await admin.addRegion({ name: parsed.name, latitude: parsed.lat, longitude: parsed.lon });
+          log.info({ region: parsed.name, node: node.id }, 'region added');
+          if (!aborted) json(res, 201, { region: { name: parsed.name, lat: parsed.lat, lon: parsed.lon }, node: { id: node.id, wsUrl: node.wsUrl, pid: node.pid } });
+        } catch (err) {
+          log.error({ err, region: parsed.name }, 'could not add region');
+          if (!aborted) json(res, 503, { error: { code: 'internal', message: (err as Error).message } });
+        }
+      },
+      (err: Error) => {
+        if (!aborted) json(res, 413, { error: { code: 'bad_request', message: err.message } });
+      },
+    );
+  });
+
+  app.del('/admin/regions/:name', (res, req) => {
+    if (!allowed(res, req.getHeader('authorization'))) return;
+    const name = req.getParameter(0) ?? '';
+    if (!admin.hasRegion(name)) {
+      json(res, 404, { error: { code: 'not_found', message: `no region ${name.slice(0, 64)}` } });
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    admin.removeRegion(name).then(
+      () => {
+        log.info({ region: name }, 'region removed');
+        if (!aborted) json(res, 200, { removed: name });
+      },
+      (err: Error) => {
+        if (!aborted) json(res, 500, { error: { code: 'internal', message: err.message } });
+      },
+    );
+  });
+}
+
+function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        reject(new Error(`body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after this call
+      if (isLast) {
+        done = true;
+        resolve(Buffer.concat(chunks));
+      }
+    });
+  });
+}
