@@ -7,6 +7,7 @@ import { RoomName } from '../core/protocol.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
 import { StaticFiles } from '../region-node/StaticFiles.js';
 import { pickNode } from './routing.js';
+import { registerAdminRoutes, type ClusterAdmin } from './clusterAdmin.js';
 
 // The local cluster's front door on :8080: the web app, routing to a region node, and the
 // cluster's health. It plays the geo-router's part until geo-router/ exists.
@@ -31,7 +32,7 @@ export interface ClusterHttp {
   close(): void;
 }
 
-export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger }): Promise<ClusterHttp> {
+export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger; admin?: ClusterAdmin; adminToken?: string }): Promise<ClusterHttp> {
   const { view, log } = opts;
   const files = new StaticFiles(opts.staticDir);
   if (files.size === 0) log.warn({ dir: opts.staticDir }, 'no built web app found; run `npm run build`');
@@ -79,13 +80,15 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     );
   });
 
+  if (opts.admin) registerAdminRoutes(app, { admin: opts.admin, token: opts.adminToken ?? '', log, json });
+
   app.get('/*', (res, req) => {
     const file = files.get(req.getUrl());
     if (!file) return notFound(res);
     res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
   });
   app.any('/*', (res, req) => {
-    if (API_PATHS.has(req.getUrl())) json(res, 405, { error: { code: 'bad_request', message: 'method not allowed' } });
+    if (API_PATHS.has(req.getUrl()) || req.getUrl().startsWith('/admin/')) json(res, 405, { error: { code: 'bad_request', message: 'method not allowed' } });
     else notFound(res);
   });
 
@@ -109,7 +112,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
 
 const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route']);
 
-const STATUS: Record<number, string> = { 200: '200 OK', 400: '400 Bad Request', 404: '404 Not Found', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
+const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
 
 function json(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => {
