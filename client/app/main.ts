@@ -1,3 +1,4 @@
+import { RegionMap, type MapRegion } from './RegionMap.js';
 import { OctomeshClient, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
 // The web app: `/?room=R&name=N[&region=X]` joins at once, anything else shows the join form.
@@ -205,11 +206,22 @@ function startCall(room: string, displayName: string, region: string | null): vo
 
   // The regions this room spans right now: ours plus every peer's (the cascade's extent).
   const spans = byId('room-regions');
+  const map = new RegionMap();
+  byId('map-slot').append(map.root);
   const renderSpans = (): void => {
     const regions = new Set<string>(client.peers.map((p) => p.region));
     if (hook.region) regions.add(hook.region);
     spans.textContent = regions.size ? `spans ${[...regions].sort().join(' · ')}` : '';
+    map.render(hook.region, regions);
   };
+  // The map is a nicety: a cluster without /api/regions just shows no dots.
+  fetch('/api/regions')
+    .then((r) => (r.ok ? (r.json() as Promise<{ regions: MapRegion[] }>) : { regions: [] }))
+    .then((body) => {
+      map.setRegions(body.regions);
+      renderSpans();
+    })
+    .catch(() => undefined);
   client.on('state', (s) => { if (s !== 'idle' && s !== 'joined') setState(s); });
   client.on('joined', (self) => {
     Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId });
