@@ -6,6 +6,8 @@ import type { NodeRecord, Unsubscribe } from '../core/registry/Registry.js';
 import { serveRegistry } from '../core/registry/serveRegistry.js';
 import { startClusterHttp, type ClusterHttp, type ClusterView } from './clusterHttp.js';
 import type { ClusterAdmin } from './clusterAdmin.js';
+import type { RoutingSettings } from './routing.js';
+import type { RegionName } from '../core/ids.js';
 import { CHILD_STOP_TIMEOUT_MS, childEnv, CLUSTER_NODES, DEFAULT_REGION, nodeSpec, type ClusterNodeSpec } from './clusterSpec.js';
 import { OCTOMESH_BIN } from './paths.js';
 
@@ -21,6 +23,9 @@ export interface LocalClusterOptions {
   startTimeoutMs?: number;
   /** Bearer token for admin routes from other hosts (loopback needs none). */
   adminToken?: string;
+  routing?: RoutingSettings;
+  /** Where clients of unknown location go (and rooms nobody hosts, when pinned nowhere). */
+  defaultRegion?: RegionName;
 }
 
 interface Child {
@@ -65,7 +70,7 @@ export class LocalCluster implements ClusterAdmin {
       get regions() {
         return specs().map((s) => ({ name: s.region, latitude: s.latitude, longitude: s.longitude }));
       },
-      defaultRegion: DEFAULT_REGION,
+      defaultRegion: this.#opts.defaultRegion ?? DEFAULT_REGION,
       roomNodes: (room) => this.#registry.roomNodes(room),
     };
     // Listen first: a busy :8080 should fail before three node processes are started.
@@ -77,6 +82,7 @@ export class LocalCluster implements ClusterAdmin {
       log: this.#log,
       admin: this,
       adminToken: this.#opts.adminToken ?? '',
+      ...(this.#opts.routing ? { routing: this.#opts.routing } : {}),
     });
     this.#log.info({ url: `http://${this.#opts.host}:${this.#http.port}` }, 'local cluster listening');
 

@@ -1,16 +1,15 @@
 import { createRequire } from 'node:module';
-import type { HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import type { NodeId, RegionName, RoomId } from '../core/ids.js';
-import { asRoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { RoomName } from '../core/protocol.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
+import type { RouteQuery } from '../geo-router/RouteApi.js';
 import { StaticFiles } from '../region-node/StaticFiles.js';
-import { pickNode } from './routing.js';
+import { clusterRouteApi, type RoutingSettings } from './routing.js';
 import { registerAdminRoutes, type ClusterAdmin } from './clusterAdmin.js';
 
-// The local cluster's front door on :8080: the web app, routing to a region node, and the
-// cluster's health. It plays the geo-router's part until geo-router/ exists.
+// The local cluster's front door on :8080: the web app, routing to a region node (the
+// geo-router's modules, cli/routing.ts), and the cluster's health.
 
 // As in region-node/RegionNode.ts: require, so the native addon is what runs.
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
@@ -32,7 +31,7 @@ export interface ClusterHttp {
   close(): void;
 }
 
-export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger; admin?: ClusterAdmin; adminToken?: string }): Promise<ClusterHttp> {
+export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger; admin?: ClusterAdmin; adminToken?: string; routing?: RoutingSettings }): Promise<ClusterHttp> {
   const { view, log } = opts;
   const files = new StaticFiles(opts.staticDir);
   if (files.size === 0) log.warn({ dir: opts.staticDir }, 'no built web app found; run `npm run build`');
@@ -42,6 +41,11 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     const nodes = view.nodes().map((n) => ({ id: n.id, region: n.region, wsUrl: n.wsUrl, pid: n.pid, draining: n.draining, peers: n.load.peers }));
     const ok = view.ready();
     json(res, ok ? 200 : 503, { ok, nodes });
+  });
+
+  // Public: where the regions are, for the web app's map (nothing about nodes or load).
+  app.get('/api/regions', (res) => {
+    json(res, 200, { regions: view.regions.map((r) => ({ name: r.name, lat: r.latitude, lon: r.longitude })) });
   });
 
   app.get('/admin/regions', (res) => {
@@ -56,22 +60,20 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     json(res, 200, { regions: [...regions.values()] });
   });
 
+  const routeApi = clusterRouteApi(view, log, opts.routing);
   app.get('/api/route', (res, req) => {
     // req is only valid until the first await: read everything now.
-    const room = req.getQuery('room') ?? '';
-    const region = req.getQuery('region') || undefined;
-    if (!RoomName.safeParse(room).success) {
-      json(res, 400, { error: { code: 'bad_request', message: 'room: letters, digits, _ . ~ - only (1-128)' } });
-      return;
-    }
+    const query: RouteQuery = {
+      room: req.getQuery('room') ?? '',
+      region: req.getQuery('region') || undefined,
+      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      forwardedFor: forwardedFor(req),
+    };
     let aborted = false;
     res.onAborted(() => (aborted = true));
-    view.roomNodes(asRoomId(room)).then(
-      (hosting) => {
-        if (aborted) return;
-        const choice = pickNode(view.nodes(), { region, hosting, defaultRegion: view.defaultRegion, knownRegions: view.regions.map((r) => r.name) });
-        if (choice.ok) json(res, 200, { region: choice.node.region, nodeId: choice.node.id, wsUrl: choice.node.wsUrl });
-        else json(res, choice.status, { error: { code: choice.code, message: choice.message } });
+    routeApi.route(query).then(
+      (reply) => {
+        if (!aborted) json(res, reply.status, reply.body);
       },
       (err: Error) => {
         log.error({ err }, 'route lookup failed');
@@ -110,7 +112,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
   });
 }
 
-const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route']);
+const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route', '/api/regions']);
 
 const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
 
@@ -118,6 +120,15 @@ function json(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => {
     res.writeStatus(STATUS[status]!).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
   });
+}
+
+/** Every X-Forwarded-For header in order, as one list (a proxy may add its own header rather than extend one). */
+function forwardedFor(req: HttpRequest): string | undefined {
+  const values: string[] = [];
+  req.forEach((key, value) => {
+    if (key === 'x-forwarded-for') values.push(value);
+  });
+  return values.length > 0 ? values.join(',') : undefined;
 }
 
 function notFound(res: HttpResponse): void {

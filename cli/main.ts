@@ -1,6 +1,9 @@
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { asRegionName } from '../core/ids.js';
+import { routingSettings, type RoutingSettings } from './routing.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { ConsulRegistry } from '../core/registry/ConsulRegistry.js';
 import { IpcRegistry } from '../core/registry/IpcRegistry.js';
 import type { Registry } from '../core/registry/Registry.js';
 import { RegionNode } from '../region-node/RegionNode.js';
@@ -61,7 +64,23 @@ async function runLocalCluster(): Promise<number> {
   const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
   if (!config) return 2;
   const log = loggerFor(config, 'cluster');
-  const cluster = new LocalCluster({ host: config.http.host, port: config.http.port, staticDir: config.http.staticDir, log, adminToken: config.admin.token });
+  let routing: RoutingSettings;
+  try {
+    routing = routingSettings(config.geo);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`octomesh: ${err.message}\n`);
+    return 2;
+  }
+  const cluster = new LocalCluster({
+    host: config.http.host,
+    port: config.http.port,
+    staticDir: config.http.staticDir,
+    log,
+    adminToken: config.admin.token,
+    routing,
+    defaultRegion: asRegionName(config.geo.defaultRegion),
+  });
 
   let signalled = false;
   const stopped = new Promise<void>((resolve) => {
@@ -93,15 +112,21 @@ async function runLocalCluster(): Promise<number> {
 async function runRegionNode(): Promise<number> {
   const config = configOrExit({});
   if (!config) return 2;
-  if (config.discovery.backend === 'consul') {
-    process.stderr.write('octomesh: config: discovery.backend: "consul" is not implemented yet; use "local"\n');
+  // Forked by `octomesh start`: the registry is the parent's, over the IPC channel. A lone
+  // node (no channel) uses Consul when discovery.backend says so, else keeps a private one.
+  const clusterChild = typeof process.send === 'function';
+  const log = loggerFor(config, clusterChild ? config.nodeId : 'octomesh');
+  let registry: Registry | undefined;
+  try {
+    registry = clusterChild
+      ? new IpcRegistry(process)
+      : config.discovery.backend === 'consul'
+        ? new ConsulRegistry({ address: config.discovery.consulAddress, token: process.env.CONSUL_HTTP_TOKEN, log: log.child({ registry: 'consul' }) })
+        : undefined;
+  } catch (err) {
+    process.stderr.write(`octomesh: config: discovery.consulAddress: ${(err as Error).message}\n`);
     return 2;
   }
-  // Forked by `octomesh start`: the registry is the parent's, over the IPC channel. A lone
-  // node (no channel) keeps a private one.
-  const clusterChild = typeof process.send === 'function';
-  const registry: Registry | undefined = clusterChild ? new IpcRegistry(process) : undefined;
-  const log = loggerFor(config, clusterChild ? config.nodeId : 'octomesh');
   let node: RegionNode;
   try {
     node = await RegionNode.start(config, log, registry ? { registry } : {});

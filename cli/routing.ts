@@ -1,44 +1,77 @@
-import type { NodeId } from '../core/ids.js';
-import type { NodeRecord } from '../core/registry/Registry.js';
+import { ConfigError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { LOOPBACK_CIDRS, TrustedProxies } from '../geo-router/ClientAddress.js';
+import { dbipCityFiles, GeoLocator, type Locator } from '../geo-router/GeoLocator.js';
+import { RegionSelector } from '../geo-router/RegionSelector.js';
+import { RouteApi } from '../geo-router/RouteApi.js';
+import type { ClusterView } from './clusterHttp.js';
 
-// The cluster's answer to GET /api/route, kept free of HTTP so it can be reasoned about (and
-// tested) alone.
+// The local cluster's GET /api/route: the geo-router's modules with the cluster's settings.
 
-export type RouteChoice =
-  | { ok: true; node: NodeRecord }
-  | { ok: false; status: 400 | 503; code: 'bad_request' | 'no_nodes'; message: string };
+export const CLUSTER_ROUTING = {
+  /** Nothing stands in front of :8080 but, possibly, a proxy on the same machine. */
+  trustedProxies: LOOPBACK_CIDRS,
+  /**
+   * Each cluster node runs one worker. Measured: a core forwards ~330 SRTP streams, and a
+   * peer in a small call (3–4 people, audio + simulcast video) consumes ~6 of them.
+   */
+  maxPeersPerNode: 50,
+  maxAlternatives: 2,
+  /** The GeoIP files are polled this often; a replaced file is used without a restart. */
+  geoWatchIntervalMs: 10_000,
+} as const;
 
-export interface RouteQuery {
-  /** Region the caller asked for, if any. */
-  region?: string | undefined;
-  /** Nodes already hosting the room. */
-  hosting: readonly NodeId[];
-  defaultRegion: string;
-  /** Regions the cluster knows even while none of their nodes is registered. */
-  knownRegions: readonly string[];
+/** What an operator sets (config `geo.*`); the defaults are the local cluster's. */
+export interface RoutingSettings {
+  mmdbFiles: string[];
+  trustedProxies: readonly string[];
+  maxPeersPerNode: number;
 }
 
+export function routingSettings(geo: { mmdbFiles: string; trustedProxies: string; maxPeersPerNode: number }): RoutingSettings {
+  const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const trustedProxies = list(geo.trustedProxies);
+  try {
+    new TrustedProxies(trustedProxies);
+  } catch (err) {
+    throw new ConfigError('geo.trustedProxies', (err as Error).message);
+  }
+  return { mmdbFiles: list(geo.mmdbFiles), trustedProxies, maxPeersPerNode: geo.maxPeersPerNode };
+}
+
+let sharedLocator: Promise<Locator | undefined> | undefined;
+
 /**
- * Order of preference: a node that takes joins (a draining one refuses them, so it is only
- * chosen when there is nothing else), then a node already hosting the room (so its people
- * meet on one node), then the default region, then any; among equals the fewest peers.
+ * One database per process, whatever number of HTTP fronts (tests start several): it is
+ * ~130 MB in memory. Never rejects: without a database every client is of unknown location
+ * and goes to the default region, which is a degraded cluster, not a broken one.
  */
-export function pickNode(nodes: readonly NodeRecord[], q: RouteQuery): RouteChoice {
-  let candidates = nodes;
-  if (q.region !== undefined) {
-    const known = new Set([...q.knownRegions, ...nodes.map((n) => n.region)]);
-    if (!known.has(q.region)) {
-      return { ok: false, status: 400, code: 'bad_request', message: `unknown region "${q.region}"; known regions: ${[...known].sort().join(', ')}` };
-    }
-    candidates = nodes.filter((n) => n.region === q.region);
-  }
-  if (candidates.length === 0) {
-    return { ok: false, status: 503, code: 'no_nodes', message: q.region ? `no node of region ${q.region} is up` : 'no region node is up' };
-  }
-  const hosting = new Set<string>(q.hosting);
-  const tier = (n: NodeRecord): number => (hosting.has(n.id) ? 0 : n.region === q.defaultRegion ? 1 : 2);
-  const best = [...candidates].sort(
-    (a, b) => Number(a.draining) - Number(b.draining) || tier(a) - tier(b) || a.load.peers - b.load.peers || a.id.localeCompare(b.id),
-  )[0]!;
-  return { ok: true, node: best };
+export function clusterLocator(log: Logger, files: string[] = []): Promise<Locator | undefined> {
+  sharedLocator ??= Promise.resolve()
+    .then(() => GeoLocator.open({ files: files.length ? files : dbipCityFiles(), log, watchIntervalMs: CLUSTER_ROUTING.geoWatchIntervalMs }))
+    .catch((err: unknown) => {
+      log.error({ err }, 'GeoIP database unavailable; every client goes to the default region');
+      return undefined;
+    });
+  return sharedLocator;
+}
+
+export function clusterRouteApi(
+  view: ClusterView,
+  log: Logger,
+  settings: RoutingSettings = { mmdbFiles: [], trustedProxies: CLUSTER_ROUTING.trustedProxies, maxPeersPerNode: CLUSTER_ROUTING.maxPeersPerNode },
+  locator: Promise<Locator | undefined> = clusterLocator(log, settings.mmdbFiles),
+): RouteApi {
+  return new RouteApi({
+    selector: new RegionSelector({
+      defaultRegion: view.defaultRegion,
+      maxPeersPerNode: settings.maxPeersPerNode,
+      maxAlternatives: CLUSTER_ROUTING.maxAlternatives,
+    }),
+    trustedProxies: new TrustedProxies(settings.trustedProxies),
+    locator,
+    catalog: () => ({ nodes: view.nodes(), regions: view.regions }),
+    roomNodes: (room) => view.roomNodes(room),
+    log,
+  });
 }

@@ -82,6 +82,16 @@ export const ConfigSchema = z.strictObject({
     backend: z.enum(['local', 'consul']),
     consulAddress: z.string(),
   }),
+  geo: z.strictObject({
+    /** mmdb files (comma-separated): a MaxMind GeoLite2/GeoIP2 City file, or DB-IP's. Empty: the bundled DB-IP lite files. */
+    mmdbFiles: z.string(),
+    /** Proxies (comma-separated CIDRs) whose X-Forwarded-For is believed. */
+    trustedProxies: z.string(),
+    /** Where clients of unknown location go. */
+    defaultRegion: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+    /** A node with this many peers counts as full: its region spills to the next nearest. */
+    maxPeersPerNode: z.number().int().positive(),
+  }),
   admin: z.strictObject({
     /** Bearer token for admin routes from other hosts; loopback callers need none. Empty: loopback only. */
     token: z.string(),
@@ -128,6 +138,7 @@ export const DEFAULT_CONFIG: Config = {
     tls: { cert: '', key: '', ca: '', serverName: 'octomesh-relay' },
   },
   discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
+  geo: { mmdbFiles: '', trustedProxies: '127.0.0.0/8,::1/128', defaultRegion: 'eu-west', maxPeersPerNode: 50 },
   admin: { token: '' },
   log: { level: 'info', pretty: 'auto' },
 };
@@ -160,6 +171,10 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_RELAY_TLS_SERVER_NAME: { path: 'relay.tls.serverName', type: 'string' },
   OCTOMESH_DISCOVERY: { path: 'discovery.backend', type: 'string' },
   OCTOMESH_CONSUL_ADDRESS: { path: 'discovery.consulAddress', type: 'string' },
+  OCTOMESH_GEOIP_FILES: { path: 'geo.mmdbFiles', type: 'string' },
+  OCTOMESH_TRUSTED_PROXIES: { path: 'geo.trustedProxies', type: 'string' },
+  OCTOMESH_DEFAULT_REGION: { path: 'geo.defaultRegion', type: 'string' },
+  OCTOMESH_MAX_PEERS_PER_NODE: { path: 'geo.maxPeersPerNode', type: 'number' },
   OCTOMESH_ADMIN_TOKEN: { path: 'admin.token', type: 'string' },
   OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },
   OCTOMESH_LOG_PRETTY: { path: 'log.pretty', type: 'string' },

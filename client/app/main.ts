@@ -1,5 +1,5 @@
 import { RegionMap, type MapRegion } from './RegionMap.js';
-import { OctomeshClient, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
+import { OctomeshClient, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
 // The web app: `/?room=R&name=N[&region=X]` joins at once, anything else shows the join form.
 // Plain DOM; every piece of user-provided text goes through textContent.
@@ -31,6 +31,8 @@ interface OctomeshHook {
   region: string | null;
   nodeId: string | null;
   peerId: string | null;
+  /** How the node was chosen: GeoIP, a faster RTT probe, or a pinned region. */
+  route: RouteDecision | null;
   peers(): PeerInfo[];
   consumers(): ConsumerSummary[];
   inboundStats(): Promise<InboundStats>;
@@ -141,6 +143,7 @@ function startCall(room: string, displayName: string, region: string | null): vo
     region: null,
     nodeId: null,
     peerId: null,
+    route: null,
     peers: () => client.peers.map((p) => ({ ...p })),
     consumers: () => client.consumers.map((c) => ({
       consumerId: c.consumerId, producerId: c.producerId, peerId: c.peerId, kind: c.kind,
@@ -224,7 +227,7 @@ function startCall(room: string, displayName: string, region: string | null): vo
     .catch(() => undefined);
   client.on('state', (s) => { if (s !== 'idle' && s !== 'joined') setState(s); });
   client.on('joined', (self) => {
-    Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId });
+    Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId, route: self.route ?? null });
     delete hook.error;
     setState('joined');
     setBadge(`${self.region} · ${self.nodeId}`, 'joined');

@@ -3,8 +3,9 @@ import type { types } from 'mediasoup-client';
 import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
+import { chooseByRtt } from './RttProbe.js';
 import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
-import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, RemoteMedia, SelfInfo } from './types.js';
+import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
 export type * from './types.js';
@@ -129,9 +130,9 @@ export class OctomeshClient extends Emitter<ClientEvents> {
 
   async #connect(): Promise<SelfInfo> {
     const opts = this.#opts!;
-    const wsUrl = await fetchRoute(opts, this.#failures < REGION_PIN_ATTEMPTS ? opts.region : undefined);
+    const route = await this.#route(opts);
     if (this.#state !== 'joining' && this.#state !== 'reconnecting') throw aborted();
-    const sig = await Signaling.open(wsUrl);
+    const sig = await Signaling.open(route.wsUrl);
     if ((this.#state !== 'joining' && this.#state !== 'reconnecting') || this.#session) {
       sig.close();
       throw aborted();
@@ -155,7 +156,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       ...(opts.token ? { token: opts.token } : {}),
     });
     live();
-    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId };
+    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route };
     for (const peer of joined.peers) this.#addPeer(peer);
     await Promise.all([this.#createTransport(s, 'send'), this.#createTransport(s, 'recv')]);
     live();
@@ -167,6 +168,22 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     // Joined means "in the room and receiving"; a slow permission prompt must not hold that up.
     void this.#produceAll(s);
     return this.#self;
+  }
+
+  /**
+   * The geo-router's node, or a clearly faster alternative. Only on a first attempt: after a
+   * failure the router's own answer is taken, so a probe that picked badly cannot keep a client
+   * out, and a pin (kept for the first attempts) is never second-guessed.
+   */
+  async #route(opts: JoinOptions): Promise<RouteDecision> {
+    const pinned = this.#failures < REGION_PIN_ATTEMPTS ? opts.region : undefined;
+    const route = await fetchRoute(opts, pinned);
+    const decision = (by: RouteDecision['by']): RouteDecision => ({
+      region: route.region, nodeId: route.nodeId, wsUrl: route.wsUrl, by, geoRegion: route.region, distanceKm: route.distanceKm, rttMs: {},
+    });
+    if (pinned) return decision('pinned');
+    if (opts.probeRtt === false || this.#failures > 0 || route.alternatives.length === 0) return decision('geoip');
+    return chooseByRtt(route);
   }
 
   async #createTransport(s: Session, direction: 'send' | 'recv'): Promise<void> {

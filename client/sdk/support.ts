@@ -1,12 +1,13 @@
 import type { types } from 'mediasoup-client';
 import { OctomeshError, REQUEST_TIMEOUT_MS } from './Signaling.js';
+import type { Route, RouteTarget } from './RttProbe.js';
 import type { JoinOptions, LocalMedia } from './types.js';
 
 // What the client needs from outside the signaling socket: where to connect, and the local
 // camera and mic.
 
-/** Asks the geo-router which node to use; returns that node's WebSocket URL. */
-export async function fetchRoute(opts: JoinOptions, region: string | undefined): Promise<string> {
+/** Asks the geo-router which node to use: its choice and the next-nearest alternatives, URLs absolute. */
+export async function fetchRoute(opts: JoinOptions, region: string | undefined): Promise<Route> {
   const url = new URL('/api/route', opts.apiBase ?? location.href);
   url.searchParams.set('room', opts.room);
   if (region) url.searchParams.set('region', region);
@@ -22,15 +23,34 @@ export async function fetchRoute(opts: JoinOptions, region: string | undefined):
   } finally {
     clearTimeout(timer);
   }
-  const b = (body ?? {}) as { wsUrl?: unknown; error?: { code?: string; message?: string } | string };
-  if (!res.ok || typeof b.wsUrl !== 'string') {
+  const b = (body ?? {}) as { wsUrl?: unknown; alternatives?: unknown; error?: { code?: string; message?: string } | string };
+  const chosen = res.ok ? toTarget(b, url) : undefined;
+  if (!chosen) {
     const e = typeof b.error === 'object' ? b.error : { message: b.error };
     throw new OctomeshError(e?.code ?? (res.status === 400 ? 'bad_request' : 'unavailable'), `route: ${e?.message ?? `HTTP ${res.status}`}`);
   }
-  const ws = new URL(b.wsUrl, url);
+  // A lone region node answers without alternatives; a malformed one is skipped, not fatal.
+  const alternatives = Array.isArray(b.alternatives) ? b.alternatives.map((a) => toTarget(a, url)).filter((a): a is RouteTarget => a !== undefined) : [];
+  return { ...chosen, alternatives };
+}
+
+function toTarget(raw: unknown, base: URL): RouteTarget | undefined {
+  const t = (raw ?? {}) as { region?: unknown; nodeId?: unknown; wsUrl?: unknown; distanceKm?: unknown };
+  if (typeof t.wsUrl !== 'string') return undefined;
+  let ws: URL;
+  try {
+    ws = new URL(t.wsUrl, base);
+  } catch {
+    return undefined;
+  }
   if (ws.protocol === 'http:') ws.protocol = 'ws:';
   else if (ws.protocol === 'https:') ws.protocol = 'wss:';
-  return ws.href;
+  return {
+    region: typeof t.region === 'string' ? t.region : '',
+    nodeId: typeof t.nodeId === 'string' ? t.nodeId : '',
+    wsUrl: ws.href,
+    distanceKm: typeof t.distanceKm === 'number' ? t.distanceKm : null,
+  };
 }
 
 // Measured with mediasoup 3.27.1: while abs-capture-time is negotiated, Chromium's simulcast

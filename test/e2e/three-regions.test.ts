@@ -46,6 +46,10 @@ describe('three browsers in three regions, one room (npm start cluster, headless
       const regions = await evaluate<string[]>(page, 'window.__octomesh.peers().map((p) => p.region).sort()');
       assert.deepEqual(regions, REGIONS.filter((r) => r !== REGIONS[i]).sort());
       await eventually(async () => (await page.textContent('#room-regions')) === 'spans ap-northeast · eu-west · us-east', 'the page shows the regions the room spans');
+      // The map: three regions in the room, a relay link between each pair, this page's ringed.
+      await eventually(async () => (await page.locator('.region-map .region.in-room').count()) === 3, 'map marks the room\'s regions');
+      assert.equal(await page.locator('.region-map .link').count(), 3);
+      assert.equal(await page.locator('.region-map .region.current').getAttribute('data-region'), REGIONS[i]);
     }
   });
 
@@ -69,5 +73,6 @@ describe('three browsers in three regions, one room (npm start cluster, headless
       }, `${REGIONS[i]} decodes two videos`, 30_000);
     }
     assert.deepEqual(errors, []);
+    if (process.env.E2E_SCREENSHOT) await pages[0]!.screenshot({ path: process.env.E2E_SCREENSHOT });
   });
 });

@@ -1,0 +1,57 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { asNodeId, asRegionName } from '../../core/ids.js';
+import type { Logger } from '../../core/logger.js';
+import { ConsulRegistry, type ConsulRegistryOptions } from '../../core/registry/ConsulRegistry.js';
+import type { NodeRecord } from '../../core/registry/Registry.js';
+
+// Shared by the Consul tests (fake and live): records, registries with short waits, a logger
+// whose lines can be counted, and polling.
+
+export function testRecord(id: string, region = 'eu-west'): NodeRecord {
+  return {
+    id: asNodeId(id),
+    region: asRegionName(region),
+    latitude: 51.51,
+    longitude: -0.13,
+    wsUrl: `ws://127.0.0.1:9/${id}`,
+    relayAddress: '127.0.0.1:50051',
+    mediaAddress: '127.0.0.1',
+    load: { peers: 0, rooms: 0, consumers: 0, cpu: 0 },
+    draining: false,
+    pid: 4242,
+  };
+}
+
+/** A pino logger that keeps its lines (JSON objects) for assertions. */
+export function capturingLogger(level: 'debug' | 'info' | 'warn' = 'warn'): { log: Logger; lines: { msg: string; level: number }[] } {
+  const lines: { msg: string; level: number }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level }, stream), lines };
+}
+
+/** Short waits and quick backoff, so that tests see blocking and retries within seconds. */
+export function quickRegistry(address: string, options: Partial<ConsulRegistryOptions> = {}): ConsulRegistry {
+  return new ConsulRegistry({
+    address,
+    requestTimeoutMs: 3000,
+    ...options,
+    loop: { waitSec: 2, backoffBaseMs: 100, backoffMaxMs: 1000, burst: 3, perSec: 5, ...options.loop },
+  });
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out: ${what}`);
+}
