@@ -1,5 +1,6 @@
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { ENV_KEYS } from '../core/config.js';
 import { asRegionName } from '../core/ids.js';
 import { routingSettings, type RoutingSettings } from './routing.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -18,7 +19,9 @@ const USAGE = `usage: octomesh <command>
 commands:
   start         run the local cluster: regions eu-west, us-east and ap-northeast, one process
                 each (:8081-8083), behind http://127.0.0.1:8080
-  region-node   run one region node, configured by OCTOMESH_* env and OCTOMESH_CONFIG (see README)
+  region-node   run one region node, configured by OCTOMESH_* env and OCTOMESH_CONFIG (see README);
+                every OCTOMESH_FOO_BAR may also be given as a flag --foo-bar VALUE (or --foo-bar=VALUE),
+                e.g. octomesh region-node --region us-east --latitude 38.9 --longitude -77.04
   help          this text
 `;
 
@@ -28,8 +31,16 @@ export async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return runLocalCluster();
-    case 'region-node':
+    case 'region-node': {
+      const flags = flagsToEnv(argv.slice(1));
+      if (typeof flags === 'string') {
+        process.stderr.write(`octomesh: ${flags}\n`);
+        return 2;
+      }
+      // Flags win over the environment; loadConfig then validates both and names a bad key.
+      Object.assign(process.env, flags);
       return runRegionNode();
+    }
     case 'help':
     case '--help':
     case '-h':
@@ -39,6 +50,25 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`octomesh: unknown command "${command ?? ''}"\n${USAGE}`);
       return 2;
   }
+}
+
+/** `--http-port 8081` / `--http-port=8081` -> OCTOMESH_HTTP_PORT=8081; an error text otherwise. */
+export function flagsToEnv(args: string[]): Record<string, string> | string {
+  const env: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const m = /^--([a-z0-9][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+    if (!m) return `unexpected argument "${arg}" (flags look like --http-port 8081)`;
+    let value = m[2];
+    if (value === undefined) {
+      value = args[++i];
+      if (value === undefined) return `flag --${m[1]} needs a value`;
+    }
+    const name = `OCTOMESH_${m[1]!.toUpperCase().replace(/-/g, '_')}`;
+    if (!(name in ENV_KEYS) && name !== 'OCTOMESH_CONFIG') return `unknown flag --${m[1]} (see README, Configuration)`;
+    env[name] = value;
+  }
+  return env;
 }
 
 function configOrExit(defaults: DeepPartial<Config>): Config | undefined {

@@ -58,3 +58,19 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('region-node flags', async () => {
+  const { flagsToEnv } = await import('../../cli/main.js');
+  it('map --foo-bar VALUE and --foo-bar=VALUE to OCTOMESH_FOO_BAR', () => {
+    assert.deepEqual(flagsToEnv(['--region', 'us-east', '--http-port=8082', '--announced-address', '203.0.113.7']), {
+      OCTOMESH_REGION: 'us-east',
+      OCTOMESH_HTTP_PORT: '8082',
+      OCTOMESH_ANNOUNCED_ADDRESS: '203.0.113.7',
+    });
+  });
+  it('name an unknown flag, a missing value and a stray argument', () => {
+    assert.match(String(flagsToEnv(['--htp-port', '1'])), /unknown flag --htp-port/);
+    assert.match(String(flagsToEnv(['--region'])), /--region needs a value/);
+    assert.match(String(flagsToEnv(['eu-west'])), /unexpected argument "eu-west"/);
+  });
+});
