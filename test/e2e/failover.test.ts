@@ -47,7 +47,12 @@ describe('failover: a region node killed mid-call (npm start cluster, headless C
   };
 
   it('brings both people back to live video on the next nearest region', async (t) => {
-    for (const page of [london, tokyo]) await eventually(() => decodingNow(page), 'call up', 30_000);
+    for (const page of [london, tokyo]) {
+      await eventually(() => decodingNow(page), 'call up', 30_000).catch(async (err: Error) => {
+        const state = await page.evaluate('JSON.stringify({s: window.__octomesh.state, r: window.__octomesh.region, p: window.__octomesh.peers(), c: window.__octomesh.consumers()})');
+        throw new Error(`${err.message}: ${String(state)}\n${cluster.output().slice(-4000)}`);
+      });
+    }
     assert.equal(await london.evaluate('window.__octomesh.region'), 'eu-west');
     const regions = (await (await fetch(`${cluster.base}/admin/regions`)).json()) as { regions: { name: string; nodes: { pid: number }[] }[] };
     const pid = regions.regions.find((r) => r.name === 'eu-west')!.nodes[0]!.pid;
