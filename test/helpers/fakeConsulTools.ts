@@ -45,13 +45,4 @@ export function quickRegistry(address: string, options: Partial<ConsulRegistryOp
   });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out: ${what}`);
-}
+export { eventually, sleep } from './node.js';

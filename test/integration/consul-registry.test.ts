@@ -165,6 +165,9 @@ describe('ConsulRegistry against a fake Consul', () => {
     await eventually(() => seen.last()?.join() === 'a-node', 'presence seen');
     const first = activeSession(fake, 'a-node')!;
 
+    // Consul refuses the first new sessions, so the recovery retries (and the watcher, which
+    // may coalesce changes that come quickly, surely sees the gap).
+    fake.fail(3, 500, (r) => r.path === '/v1/session/create');
     fake.destroySession(first);
     assert.deepEqual(fake.kvKeys(), [], 'Behavior delete: the keys went with the session');
     await eventually(() => seen.values.some((v) => v.length === 0), 'presence vanished for the watcher');
@@ -174,6 +177,7 @@ describe('ConsulRegistry against a fake Consul', () => {
     assert.equal(fake.kvEntry(roomKey(ROOM, 'a-node'))?.Session, second);
     assert.equal(fake.kvEntry(roomKey('retro', 'a-node'))?.Session, second);
     assert.ok(lines.some((l) => /session lost/.test(l.msg)));
+    assert.equal(lines.filter((l) => /recovery failed; retrying/.test(l.msg)).length, 3);
     assert.ok(lines.some((l) => /presence restored/.test(l.msg)));
   });
 
