@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { ScenarioResult } from './scenarios/types.js';
+import { lineChart } from './svg.js';
+
+export const FIGURE_SOURCES: Record<string, [scenario: string, figure: string]> = {
+  consumersPerCore: ['fanout', 'consumersPerCore'],
+  remoteToLocalCpuRatio: ['relay', 'remoteToLocalCpuRatio'],
+  crossingRatio: ['crossing', 'crossingRatio'],
+  relayAddedLatencyMs: ['relay', 'relayAddedLatencyMs'],
+  routeRpsRatio: ['route', 'routeRpsRatio'],
+  routeP99Ms: ['route', 'routeP99Ms'],
+  joinP95Ms: ['join', 'joinP95Ms'],
+};
+
+export interface RunReport {
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  machine: { cores: number; cpuModel: string; platform: string; totalMemGb: number };
+  versions: { node: string; mediasoup: string; octomesh: string };
+  figures: Record<string, number | null>;
+  missing: Record<string, string>;
+  scenarios: Record<string, ScenarioResult | { error: string }>;
+}
+
+function pkgVersion(name: string): string {
+  try {
+    // Walk up from the package's entry point: mediasoup's "exports" hides package.json.
+    let dir = path.dirname(createRequire(import.meta.url).resolve(name));
+    while (!existsSync(path.join(dir, 'package.json')) || JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== name) {
+      const up = path.dirname(dir);
+      if (up === dir) return 'unknown';
+      dir = up;
+    }
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function buildReport(startedAt: Date, quick: boolean, results: Map<string, ScenarioResult | { error: string }>, skipped: Map<string, string>): RunReport {
+  const figures: Record<string, number | null> = {};
+  const missing: Record<string, string> = {};
+  for (const [key, [scenario, fig]] of Object.entries(FIGURE_SOURCES)) {
+    const r = results.get(scenario);
+    if (!r) {
+      figures[key] = null;
+      missing[key] = skipped.get(scenario) ?? `scenario ${scenario} not run`;
+    } else if ('error' in r) {
+      figures[key] = null;
+      missing[key] = `scenario ${scenario} failed: ${r.error}`;
+    } else {
+      figures[key] = r.figures[fig] ?? null;
+      if (figures[key] === null) missing[key] = r.notes.join('; ') || 'not measured';
+    }
+  }
+  const cpus = os.cpus();
+  return {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    quick,
+    machine: { cores: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.release()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
+    versions: { node: process.version, mediasoup: pkgVersion('mediasoup'), octomesh: '0.1.0' },
+    figures,
+    missing,
+    scenarios: Object.fromEntries(results),
+  };
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (!rows.length) return '';
+  const cols = Object.keys(rows[0]!);
+  return [`| ${cols.join(' | ')} |`, `|${cols.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => String(r[c] ?? '–')).join(' | ')} |`)].join('\n') + '\n';
+}
+
+export function summaryMarkdown(r: RunReport): string {
+  const lines = [`# octomesh bench ${r.startedAt}${r.quick ? ' (--quick)' : ''}`, '', `${r.machine.cores} cores, ${r.machine.cpuModel}; Node ${r.versions.node}, mediasoup ${r.versions.mediasoup}.`, '', '## Figures', ''];
+  lines.push(table(Object.entries(r.figures).map(([k, v]) => ({ figure: k, value: v ?? 'null', note: r.missing[k] ?? '' }))));
+  for (const [name, s] of Object.entries(r.scenarios)) {
+    lines.push(`## ${name}`, '');
+    if ('error' in s) {
+      lines.push(`failed: ${s.error}`, '');
+      continue;
+    }
+    lines.push('parameters: `' + JSON.stringify(s.parameters) + '`', '');
+    lines.push(table(s.steps));
+    for (const n of s.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** Writes bench/results/<timestamp>/{results.json,summary.md,*.svg} and bench/results/latest.json. */
+export function writeReport(r: RunReport, root: string): string {
+  const dir = path.join(root, r.startedAt.replace(/[:.]/g, '-'));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(path.join(dir, 'summary.md'), summaryMarkdown(r));
+  const fan = r.scenarios['fanout'];
+  if (fan && !('error' in fan)) {
+    const pts = (k: string): [number, number][] => fan.steps.filter((s) => s[k] !== null).map((s) => [s['consumers'] as number, s[k] as number]);
+    writeFileSync(path.join(dir, 'fanout-cpu.svg'), lineChart({ title: 'fanout: CPU vs consumers', xLabel: 'consumers (audio + video)', yLabel: '% of one core', series: [{ label: 'mediasoup worker', points: pts('workerCpuPct') }, { label: 'bots + sink (Node)', points: pts('botsCpuPct') }] }));
+    writeFileSync(path.join(dir, 'fanout-loss.svg'), lineChart({ title: 'fanout: loss vs consumers', xLabel: 'consumers (audio + video)', yLabel: 'loss %', series: [{ label: 'all consumers', points: pts('lossPct') }, { label: 'worst consumer', points: pts('worstLossPct') }] }));
+  }
+  const route = r.scenarios['route'];
+  if (route && !('error' in route)) {
+    const pts = (k: string): [number, number][] => route.steps.map((s, i) => [i + 1, (s[k] as number) ?? 0]);
+    writeFileSync(path.join(dir, 'route-rps.svg'), lineChart({ title: 'route vs bare uWS: requests/s per round', xLabel: 'round', yLabel: 'requests/s', series: [{ label: '/api/route', points: pts('routeRps') }, { label: 'bare uWS', points: pts('bareRps') }] }));
+  }
+  writeFileSync(path.join(root, 'latest.json'), JSON.stringify({ ...r, resultsDir: path.relative(root, dir) }, null, 2) + '\n');
+  return dir;
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { crossing } from '../../bench/scenarios/crossing.js';
+import { fanout } from '../../bench/scenarios/fanout.js';
+import { relay } from '../../bench/scenarios/relay.js';
+import { route } from '../../bench/scenarios/route.js';
+import type { ScenarioContext } from '../../bench/scenarios/types.js';
+
+// Each bench scenario in a tiny configuration: well-formed figures, never timings.
+const ctx: ScenarioContext = { quick: true, tiny: true, log: (l) => console.log(`# ${l}`) };
+const isNum = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+
+describe('bench scenarios (tiny)', () => {
+  it('fanout measures loss and CPU per step', async () => {
+    const r = await fanout(ctx);
+    assert.equal(r.steps.length, 2);
+    for (const s of r.steps) {
+      for (const k of ['subscribers', 'consumers', 'lossPct', 'worstLossPct', 'workerCpuPct', 'botsCpuPct', 'workerUsPerPacket']) assert.ok(isNum(s[k]), `${k} is a number`);
+      assert.equal(s.consumers, s.subscribers! * 2);
+      assert.ok(s.lossPct! >= 0 && s.lossPct! <= 100);
+    }
+    assert.ok(r.figures.consumersPerCore === null || isNum(r.figures.consumersPerCore));
+  });
+
+  it('crossing sends each packet across the relay once, whatever the watchers', async () => {
+    const r = await crossing(ctx);
+    assert.equal(r.figures.crossingRatio, 1);
+    for (const s of r.steps) {
+      assert.ok(s.producedAtA! > 0);
+      assert.equal(s.crossingRatio, 1);
+      assert.equal(s.links, 1);
+    }
+  });
+
+  it('route compares /api/route with a bare uWS endpoint', async () => {
+    const r = await route(ctx);
+    assert.ok(isNum(r.figures.routeRpsRatio) && r.figures.routeRpsRatio! > 0);
+    assert.ok(isNum(r.figures.routeP99Ms));
+    assert.equal(r.steps.length, 1);
+  });
+
+  it('relay compares CPU and delay of relayed and local consumers', async () => {
+    const r = await relay(ctx);
+    assert.equal(r.steps.length, 2);
+    for (const s of r.steps) for (const k of ['cpuPctPerConsumer', 'delayP50Ms', 'lossPct']) assert.ok(isNum(s[k]), `${k} is a number`);
+    assert.ok(r.figures.remoteToLocalCpuRatio === null || isNum(r.figures.remoteToLocalCpuRatio));
+    assert.ok(isNum(r.figures.relayAddedLatencyMs));
+  });
+});
