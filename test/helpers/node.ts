@@ -2,6 +2,7 @@ import { loadConfig, type Config, type DeepPartial } from '../../core/config.js'
 import { createLogger } from '../../core/logger.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
 import { SignalClient } from './SignalClient.js';
+import { eventually as poll, sleep } from '../../bench/harness.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
 export async function startTestNode(overrides: DeepPartial<Config> = {}, deps: RegionNodeDeps = {}): Promise<RegionNode> {
@@ -27,14 +28,9 @@ export async function joinRoom(node: RegionNode, room: string, displayName: stri
   return { client, join, caps };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
-/** Polls `check` until it returns true or `timeoutMs` passes; rejects with `what` on time-out. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out: ${what}`);
+/** Polls `check` until it returns true or `timeoutMs` passes (tests wait 5 s unless told). */
+export function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  return poll(check, what, timeoutMs);
 }
