@@ -1,5 +1,7 @@
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { RoomName } from '../core/protocol.js';
+import { makeRoomToken, parseTtl } from './token.js';
 import { ENV_KEYS } from '../core/config.js';
 import { asRegionName } from '../core/ids.js';
 import { routingSettings, type RoutingSettings } from './routing.js';
@@ -22,6 +24,8 @@ commands:
   region-node   run one region node, configured by OCTOMESH_* env and OCTOMESH_CONFIG (see README);
                 every OCTOMESH_FOO_BAR may also be given as a flag --foo-bar VALUE (or --foo-bar=VALUE),
                 e.g. octomesh region-node --region us-east --latitude 38.9 --longitude -77.04
+  token         print a room token: octomesh token --room R [--name N] [--ttl 1h]
+                (HS256 with OCTOMESH_JWT_SECRET; '*' as the room admits every room)
   help          this text
 `;
 
@@ -41,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
       Object.assign(process.env, flags);
       return runRegionNode();
     }
+    case 'token':
+      return runToken(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
@@ -69,6 +75,44 @@ export function flagsToEnv(args: string[]): Record<string, string> | string {
     env[name] = value;
   }
   return env;
+}
+
+async function runToken(args: string[]): Promise<number> {
+  const opts: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const key = /^--(room|name|ttl)$/.exec(args[i] ?? '')?.[1];
+    const value = args[i + 1];
+    if (!key || value === undefined) {
+      process.stderr.write('octomesh: usage: octomesh token --room R [--name N] [--ttl 1h]\n');
+      return 2;
+    }
+    opts[key] = value;
+  }
+  const config = configOrExit({});
+  if (!config) return 2;
+  if (!config.auth.jwtSecret) {
+    process.stderr.write('octomesh: config: auth.jwtSecret: set OCTOMESH_JWT_SECRET to sign tokens\n');
+    return 2;
+  }
+  if (!opts.room || (opts.room !== '*' && !RoomName.safeParse(opts.room).success)) {
+    process.stderr.write('octomesh: --room: a room name (letters, digits, _ . ~ -) or *\n');
+    return 2;
+  }
+  const ttlSec = parseTtl(opts.ttl ?? '1h');
+  if (!ttlSec) {
+    process.stderr.write('octomesh: --ttl: like 90s, 30m, 1h or 2d\n');
+    return 2;
+  }
+  const token = await makeRoomToken({
+    secret: config.auth.jwtSecret,
+    room: opts.room,
+    ...(opts.name ? { name: opts.name } : {}),
+    ttlSec,
+    ...(config.auth.issuer ? { issuer: config.auth.issuer } : {}),
+    ...(config.auth.audience ? { audience: config.auth.audience } : {}),
+  });
+  process.stdout.write(`${token}\n`);
+  return 0;
 }
 
 function configOrExit(defaults: DeepPartial<Config>): Config | undefined {

@@ -92,6 +92,17 @@ export const ConfigSchema = z.strictObject({
     /** A node with this many peers counts as full: its region spills to the next nearest. */
     maxPeersPerNode: z.number().int().positive(),
   }),
+  auth: z.strictObject({
+    /** HS256 secret: when set (or a public key / JWKS URL), joining needs a token. */
+    jwtSecret: z.string(),
+    /** PEM (SPKI) public key file for RS256/ES256 tokens. */
+    jwtPublicKeyFile: z.string(),
+    /** JWKS URL for RS256/ES256 tokens. */
+    jwtJwksUrl: z.string(),
+    /** When set, a token's iss / aud must match. */
+    issuer: z.string(),
+    audience: z.string(),
+  }),
   admin: z.strictObject({
     /** Bearer token for admin routes from other hosts; loopback callers need none. Empty: loopback only. */
     token: z.string(),
@@ -139,6 +150,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
   geo: { mmdbFiles: '', trustedProxies: '127.0.0.0/8,::1/128', defaultRegion: 'eu-west', maxPeersPerNode: 50 },
+  auth: { jwtSecret: '', jwtPublicKeyFile: '', jwtJwksUrl: '', issuer: '', audience: '' },
   admin: { token: '' },
   log: { level: 'info', pretty: 'auto' },
 };
@@ -176,6 +188,11 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_DEFAULT_REGION: { path: 'geo.defaultRegion', type: 'string' },
   OCTOMESH_MAX_PEERS_PER_NODE: { path: 'geo.maxPeersPerNode', type: 'number' },
   OCTOMESH_ADMIN_TOKEN: { path: 'admin.token', type: 'string' },
+  OCTOMESH_JWT_SECRET: { path: 'auth.jwtSecret', type: 'string' },
+  OCTOMESH_JWT_PUBLIC_KEY_FILE: { path: 'auth.jwtPublicKeyFile', type: 'string' },
+  OCTOMESH_JWT_JWKS_URL: { path: 'auth.jwtJwksUrl', type: 'string' },
+  OCTOMESH_JWT_ISSUER: { path: 'auth.issuer', type: 'string' },
+  OCTOMESH_JWT_AUDIENCE: { path: 'auth.audience', type: 'string' },
   OCTOMESH_LOG_LEVEL: { path: 'log.level', type: 'string' },
   OCTOMESH_LOG_PRETTY: { path: 'log.pretty', type: 'string' },
 };

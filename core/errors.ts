@@ -46,6 +46,11 @@ export class RateLimitedError extends OctomeshError {
   constructor(message = 'too many messages, slow down') { super('rate_limited', message); }
 }
 
+/** No valid token for this room (missing, expired, badly signed, another room's). */
+export class UnauthorizedError extends OctomeshError {
+  constructor(message = 'a valid token for this room is needed') { super('unauthorized', message); }
+}
+
 export class RoomFullError extends OctomeshError {
   constructor(max: number) { super('room_full', `room is full (${max} peers)`); }
 }

@@ -22,6 +22,7 @@ import { Cascade } from '../relay/Cascade.js';
 import { RelayDialer } from '../relay/RelayDialer.js';
 import { RelayServer } from '../relay/RelayServer.js';
 import { relayCredentials, type RelayCredentials } from '../relay/RelayTls.js';
+import { RoomAccess } from './RoomAccess.js';
 import type { LinkStats } from '../relay/Link.js';
 
 export interface RegionNodeDeps {
@@ -74,12 +75,14 @@ export class RegionNode implements SessionHost {
   #relay: RelayServer | undefined;
   readonly #dialer: RelayDialer;
   readonly #relayCredentials: RelayCredentials | undefined;
+  readonly #access: RoomAccess;
   #port = 0;
   #draining = false;
   #closed = false;
   #loadTimer: NodeJS.Timeout | undefined;
 
-  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined) {
+  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined, access: RoomAccess) {
+    this.#access = access;
     this.config = config;
     this.registry = registry;
     this.region = asRegionName(config.region);
@@ -106,6 +109,8 @@ export class RegionNode implements SessionHost {
   static async start(config: Config, log: Logger, deps: RegionNodeDeps = {}): Promise<RegionNode> {
     // Unreadable certificate files are a configuration error: found before anything starts.
     const creds = relayCredentials(config.relay.tls);
+    const access = await RoomAccess.create(config.auth);
+    if (access.open) log.info('rooms are open: no auth.jwtSecret, jwtPublicKeyFile or jwtJwksUrl is set');
     const pool = await WorkerPool.create(
       {
         size: workerCount(config),
@@ -128,7 +133,7 @@ export class RegionNode implements SessionHost {
       pool.close();
       throw err;
     }
-    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds);
+    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds, access);
     try {
       await node.#listen();
       node.#relay = await RelayServer.start(
@@ -196,6 +201,10 @@ export class RegionNode implements SessionHost {
 
   rooms(): ReadonlyMap<RoomId, Room> {
     return this.#openRooms;
+  }
+
+  checkAccess(room: string, token: string | undefined): Promise<{ name?: string }> {
+    return this.#access.check(room, token);
   }
 
   routerRtpCapabilities(): types.RtpCapabilities {

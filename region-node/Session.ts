@@ -25,6 +25,8 @@ export interface SessionHost {
     announcedAddress: string;
   };
   routerRtpCapabilities(): types.RtpCapabilities;
+  /** Throws UnauthorizedError unless `token` lets its bearer into `room`. */
+  checkAccess(room: string, token: string | undefined): Promise<{ name?: string }>;
   getOrCreateRoom(roomId: string): Promise<Room>;
   webRtcServerFor(room: Room): types.WebRtcServer;
 }
@@ -141,14 +143,16 @@ export class Session {
 
     join: async (data) => {
       if (this.#peer || this.#joining) throw new InvalidStateError('already joined');
-      if (this.#host.draining) throw new DrainingError();
       this.#joining = true;
       try {
+        // The token first: a refused caller learns nothing of the room, not even that it exists.
+        const grant = await this.#host.checkAccess(data.room, data.token);
+        if (this.#host.draining) throw new DrainingError();
         const room = await this.#host.getOrCreateRoom(data.room);
         if (this.#closed) return {};
         const peer = new Peer({
           id: asPeerId(randomUUID()),
-          displayName: data.displayName,
+          displayName: grant.name ?? data.displayName,
           region: this.#host.region,
           rtpCapabilities: withoutDroppedExtensions(data.rtpCapabilities as unknown as types.RtpCapabilities),
           channel: this,

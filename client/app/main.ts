@@ -94,6 +94,8 @@ function showJoinForm(params: URLSearchParams, error = ''): void {
     const next = new URLSearchParams({ room, name });
     const region = params.get('region');
     if (region) next.set('region', region);
+    const token = params.get('token');
+    if (token) next.set('token', token);
     location.assign(`${location.pathname}?${next.toString()}`);
   });
 }
@@ -123,7 +125,7 @@ function makeTile(displayName: string, region: string, local: boolean): Tile {
   return { root, video, name, region: regionSpan, micOff, videoConsumerId: null };
 }
 
-function startCall(room: string, displayName: string, region: string | null): void {
+function startCall(room: string, displayName: string, region: string | null, token: string | null): void {
   showView('call-view');
   document.title = `${room} · octomesh`;
   byId('room-name').textContent = room;
@@ -322,7 +324,7 @@ function startCall(room: string, displayName: string, region: string | null): vo
 
   renderButtons();
   setState('joining');
-  client.join({ room, displayName, ...(region ? { region } : {}) }).catch((err: unknown) => {
+  client.join({ room, displayName, ...(region ? { region } : {}), ...(token ? { token } : {}) }).catch((err: unknown) => {
     if (client.state === 'error') setState('error', err instanceof Error ? err.message : String(err));
   });
 }
@@ -351,7 +353,7 @@ function main(): void {
   if (!room) return showJoinForm(params);
   if (!ROOM_RE.test(room)) return showJoinForm(params, 'Room: letters, digits and _ . ~ - only (up to 128).');
   const name = cleanName(params.get('name') ?? '') || `Guest ${Math.floor(1000 + Math.random() * 9000)}`;
-  startCall(room, name, params.get('region'));
+  startCall(room, name, params.get('region'), params.get('token'));
 }
 
 main();
