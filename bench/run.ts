@@ -1,5 +1,6 @@
 import { crossing } from './scenarios/crossing.js';
 import { fanout } from './scenarios/fanout.js';
+import { join } from './scenarios/join.js';
 import { relay } from './scenarios/relay.js';
 import { route } from './scenarios/route.js';
 import type { ScenarioContext, ScenarioResult } from './scenarios/types.js';
@@ -9,13 +10,13 @@ export const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<Scenari
   crossing,
   route,
   relay,
+  join,
 };
 
 /** Scenarios named in the brief but not built; reported as null figures with this reason. */
 export const NOT_BUILT: Record<string, string> = {
   route: 'route scenario not built yet',
   relay: 'relay scenario not built yet',
-  join: 'join scenario (signaling storm, time to first remote media packet) not built yet: no figure measured',
 };
 
 export async function runScenarios(names: readonly string[], ctx: ScenarioContext): Promise<{ results: Map<string, ScenarioResult | { error: string }>; skipped: Map<string, string> }> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crossing } from '../../bench/scenarios/crossing.js';
 import { fanout } from '../../bench/scenarios/fanout.js';
+import { join } from '../../bench/scenarios/join.js';
 import { relay } from '../../bench/scenarios/relay.js';
 import { route } from '../../bench/scenarios/route.js';
 import type { ScenarioContext } from '../../bench/scenarios/types.js';
@@ -45,5 +46,15 @@ describe('bench scenarios (tiny)', () => {
     for (const s of r.steps) for (const k of ['cpuPctPerConsumer', 'delayP50Ms', 'lossPct']) assert.ok(isNum(s[k]), `${k} is a number`);
     assert.ok(r.figures.remoteToLocalCpuRatio === null || isNum(r.figures.remoteToLocalCpuRatio));
     assert.ok(isNum(r.figures.relayAddedLatencyMs));
+  });
+
+  it('join measures time to first media for a storm of clients over three regions', async () => {
+    const r = await join(ctx);
+    assert.equal(r.parameters.clients, 6);
+    assert.equal(r.parameters.targetJoinsPerSec, 20);
+    assert.equal(r.figures.failures, 0);
+    for (const k of ['joinP50Ms', 'joinP95Ms', 'joinP99Ms', 'joinRemoteP95Ms', 'joinLocalP95Ms', 'achievedJoinsPerSec']) assert.ok(isNum(r.figures[k]) && r.figures[k]! >= 0, `${k} is a number >= 0`);
+    assert.equal(r.steps.length, 3);
+    assert.ok(r.steps[2]!.measured! > 0, 'some clients received relayed (remote) media');
   });
 });
