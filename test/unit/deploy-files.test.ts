@@ -1,0 +1,244 @@
+// Checks the deployment examples in deploy/ against the real configuration: they cannot be run
+// here (no Docker engine, no kubectl, no systemd unit started), so at least they must parse,
+// use only OCTOMESH_* names that exist, agree with themselves on ports and outlast the drain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULT_CONFIG, ENV_KEYS, loadConfig } from '../../core/config.js';
+
+// dist/test/unit -> repository root
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const DEPLOY = path.join(ROOT, 'deploy');
+const DRAIN_SEC = 30;
+const EXAMPLE_IP = '203.0.113.7';
+
+type Obj = Record<string, unknown>;
+type Env = Record<string, string>;
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = path.join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+const read = (rel: string): string => readFileSync(path.join(DEPLOY, rel), 'utf8');
+
+function yamlDocs(rel: string): Obj[] {
+  const docs = parseAllDocuments(read(rel), { merge: true }); // Compose uses <<: merge keys
+  for (const d of docs) assert.deepEqual(d.errors, [], `${rel}: YAML errors`);
+  return docs.map((d) => d.toJS() as Obj).filter((d) => d !== null);
+}
+
+/** Loads a config from an env the way a node would (validates names, types and ranges). */
+function configFrom(env: Env): ReturnType<typeof loadConfig> {
+  return loadConfig({ env });
+}
+
+function assertNodePorts(where: string, env: Env): { http: number; rtc: number; workers: number; relay: number } {
+  const config = configFrom(env);
+  const http = config.http.port;
+  const relay = config.relay.port;
+  if (!env.OCTOMESH_HTTP_PORT) assert.equal(http, DEFAULT_CONFIG.http.port);
+  if (env.OCTOMESH_PUBLIC_WS_URL) assert.match(env.OCTOMESH_PUBLIC_WS_URL, new RegExp(`:${http}/ws$`), `${where}: ws URL port`);
+  if (env.OCTOMESH_RELAY_PUBLIC_ADDRESS) assert.ok(env.OCTOMESH_RELAY_PUBLIC_ADDRESS.endsWith(`:${relay}`), `${where}: relay address port`);
+  assert.equal(config.http.host, '0.0.0.0', `${where}: HTTP must listen on all addresses`);
+  assert.equal(config.media.listenIp, '0.0.0.0', `${where}: media must listen on all addresses`);
+  assert.equal(config.discovery.backend, 'consul', `${where}: discovery`);
+  assert.ok(config.media.announcedAddress, `${where}: announced address`);
+  assert.ok(config.relay.secret, `${where}: relay secret`);
+  assert.ok(config.media.workers > 0, `${where}: set OCTOMESH_WORKERS so the open port range is known`);
+  return { http, rtc: config.media.rtcPort, workers: config.media.workers, relay };
+}
+
+test('every OCTOMESH_* name used in deploy/ is a config key (or OCTOMESH_CONFIG)', () => {
+  const files = walk(DEPLOY).filter((f) => !f.includes(`${path.sep}mediasoup${path.sep}`));
+  assert.ok(files.length >= 10, 'deploy files found');
+  const unknown: string[] = [];
+  for (const f of files) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/\bOCTOMESH_[A-Z0-9_]*[A-Z0-9]\b/g)) {
+      if (!(m[0] in ENV_KEYS) && m[0] !== 'OCTOMESH_CONFIG') unknown.push(`${path.relative(DEPLOY, f)}: ${m[0]}`);
+    }
+  }
+  assert.deepEqual(unknown, []);
+});
+
+test('every YAML file parses', () => {
+  const yamls = walk(DEPLOY).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(yamls.length >= 5);
+  for (const f of yamls) assert.ok(yamlDocs(path.relative(DEPLOY, f)).length >= 1, f);
+});
+
+test('compose: region nodes agree with the config, probes hit /healthz, stop outlasts the drain', () => {
+  const [compose] = yamlDocs('compose/docker-compose.yml');
+  const services = compose!.services as Record<string, Obj>;
+  const subst = (v: unknown): string =>
+    String(v)
+      .replace(/\$\{PUBLIC_IP[^}]*\}/g, EXAMPLE_IP)
+      .replace(/\$\{RELAY_SECRET[^}]*\}/g, 'example-relay-secret')
+      .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+  const nodes = Object.entries(services).filter(([, s]) => (s.environment as Obj | undefined)?.OCTOMESH_REGION);
+  assert.deepEqual(nodes.map(([, s]) => (s.environment as Obj).OCTOMESH_REGION).sort(), ['eu-west', 'us-east']);
+  const taken = new Map<string, string>();
+  for (const [name, s] of nodes) {
+    const env = Object.fromEntries(Object.entries(s.environment as Obj).map(([k, v]) => [k, subst(v)]));
+    assert.equal(env.OCTOMESH_CONSUL_ADDRESS, 'http://127.0.0.1:8500');
+    const p = assertNodePorts(name, env);
+    assert.equal(s.network_mode, 'host', `${name}: host network for media`);
+    assert.equal(s.init, true, `${name}: init forwards SIGTERM to node only`);
+    const health = (s.healthcheck as Obj).test as string[];
+    assert.ok(health.join(' ').includes(`http://127.0.0.1:${p.http}/healthz`), `${name}: healthcheck on the HTTP port`);
+    const grace = /^(\d+)s$/.exec(String(s.stop_grace_period));
+    assert.ok(grace && Number(grace[1]) > DRAIN_SEC, `${name}: stop_grace_period > ${DRAIN_SEC}s`);
+    assert.equal(String((s.build as Obj).dockerfile), 'deploy/compose/Dockerfile');
+    // Host network: the two nodes' ports must not collide.
+    const ports = [`tcp/${p.http}`, `tcp/${p.relay}`];
+    for (let i = 0; i < p.workers; i++) ports.push(`udp/${p.rtc + i}`, `tcp/${p.rtc + i}`);
+    for (const port of ports) {
+      assert.ok(!taken.has(port), `${name}: ${port} also used by ${taken.get(port)}`);
+      taken.set(port, name);
+    }
+  }
+  assert.ok(!taken.has('tcp/8500') && !taken.has('udp/3478'), 'no clash with Consul or TURN');
+  const consul = services.consul!;
+  assert.match(String(consul.image), /^hashicorp\/consul/);
+  const args = (consul.command as string[]).join(' ');
+  assert.match(args, /-server/);
+  assert.match(args, /-bootstrap-expect=1/);
+  assert.match(args, /-ui/);
+  assert.doesNotMatch(args, /-dev/);
+  const coturn = services.coturn!;
+  assert.match(String(coturn.image), /^coturn\/coturn/);
+  assert.ok((coturn.volumes as string[]).some((v) => v.startsWith('../coturn/turnserver.conf:')));
+
+  const dockerfile = read('compose/Dockerfile');
+  assert.match(dockerfile, /^FROM node:20-bookworm-slim$/m);
+  for (const lib of ['libuv1', 'libssl3', 'libsrtp2-1', 'libabsl20220623']) assert.match(dockerfile, new RegExp(`\\b${lib}\\b`));
+  assert.match(dockerfile, /npm ci && npm run build/);
+  assert.match(dockerfile, /^CMD \["node", "bin\/octomesh\.js", "region-node"\]$/m);
+});
+
+test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace period', () => {
+  const docs = ['namespace.yaml', 'configmap.yaml', 'secret.yaml', 'region-nodes.yaml'].flatMap((f) => yamlDocs(`kubernetes/${f}`));
+  const byKind = (kind: string): Obj[] => docs.filter((d) => d.kind === kind);
+  assert.equal(byKind('Namespace').length, 1);
+  for (const d of docs) if (d.kind !== 'Namespace') assert.equal((d.metadata as Obj).namespace, 'octomesh');
+  const cm = byKind('ConfigMap')[0]!.data as Env;
+  const secret = byKind('Secret')[0]!.stringData as Env;
+  assert.deepEqual(Object.keys(secret).sort(), ['OCTOMESH_JWT_SECRET', 'OCTOMESH_RELAY_SECRET']);
+  const sets = byKind('DaemonSet');
+  assert.equal(sets.length, 2);
+  for (const ds of sets) {
+    const name = String((ds.metadata as Obj).name);
+    const pod = ((ds.spec as Obj).template as Obj).spec as Obj;
+    assert.equal(pod.hostNetwork, true, `${name}: hostNetwork`);
+    const c = (pod.containers as Obj[])[0]!;
+    const envList = c.env as { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+    const env: Env = { ...cm, ...secret };
+    for (const e of envList) {
+      let v = e.value;
+      if (e.valueFrom) v = e.valueFrom.fieldRef.fieldPath === 'status.hostIP' ? EXAMPLE_IP : 'node-1';
+      env[e.name] = v!.replace(/\$\(([A-Z_]+)\)/g, (_, n: string) => env[n] ?? assert.fail(`${name}: $(${n}) not defined earlier`));
+    }
+    assert.equal(envList.find((e) => e.name === 'OCTOMESH_ANNOUNCED_ADDRESS')?.valueFrom?.fieldRef.fieldPath, 'status.hostIP');
+    const nodeEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OCTOMESH_')));
+    const p = assertNodePorts(name, nodeEnv);
+    assert.equal(env.OCTOMESH_CONSUL_ADDRESS, `http://${EXAMPLE_IP}:8500`);
+    const ports = c.ports as { name: string; containerPort: number; protocol: string }[];
+    const portOf = (n: string | number): number => (typeof n === 'number' ? n : ports.find((x) => x.name === n)!.containerPort);
+    assert.equal(portOf('http'), p.http, `${name}: http containerPort`);
+    assert.equal(portOf('relay'), p.relay, `${name}: relay containerPort`);
+    for (let i = 0; i < p.workers; i++) {
+      for (const proto of ['UDP', 'TCP']) {
+        assert.ok(ports.some((x) => x.containerPort === p.rtc + i && x.protocol === proto), `${name}: ${proto} ${p.rtc + i}`);
+      }
+    }
+    for (const probe of ['livenessProbe', 'readinessProbe']) {
+      const get = (c[probe] as Obj).httpGet as { path: string; port: string | number };
+      assert.equal(get.path, '/healthz', `${name}: ${probe} path`);
+      assert.equal(portOf(get.port), p.http, `${name}: ${probe} port`);
+    }
+    const preStop = JSON.stringify((c.lifecycle as Obj | undefined)?.preStop ?? {});
+    const preStopSleep = Number(/sleep\D+(\d+)/.exec(preStop)?.[1] ?? 0);
+    assert.ok(Number(pod.terminationGracePeriodSeconds) > DRAIN_SEC + preStopSleep, `${name}: grace period outlasts the drain`);
+  }
+});
+
+function parseUnit(text: string): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) {
+      section = sec[1]!;
+      out[section] ??= {};
+      continue;
+    }
+    const kv = /^([A-Za-z]+)=(.*)$/.exec(line);
+    assert.ok(kv && section, `bad unit line: ${line}`);
+    ((out[section]![kv[1]!] ??= [])).push(kv[2]!);
+  }
+  return out;
+}
+
+function parseEnvFile(text: string): Env {
+  const env: Env = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const kv = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    assert.ok(kv, `bad env line: ${line}`);
+    env[kv[1]!] = kv[2]!;
+  }
+  return env;
+}
+
+test('systemd: unit outlasts the drain, signals node only, hardening leaves the JIT alone; env file loads', () => {
+  const unit = parseUnit(read('systemd/octomesh-region-node.service'));
+  const s = unit.Service!;
+  const one = (k: string): string | undefined => s[k]?.at(-1);
+  assert.equal(one('User'), 'octomesh');
+  assert.equal(one('Restart'), 'on-failure');
+  assert.equal(one('KillSignal'), 'SIGTERM');
+  assert.equal(one('KillMode'), 'mixed');
+  assert.ok(Number(one('TimeoutStopSec')) > DRAIN_SEC);
+  assert.ok(one('MemoryDenyWriteExecute') === undefined || one('MemoryDenyWriteExecute') === 'no', 'V8 needs W+X memory');
+  assert.equal(one('EnvironmentFile'), '/etc/octomesh/octomesh.env');
+  assert.match(one('ExecStart')!, /bin\/octomesh\.js region-node$/);
+  assert.ok(unit.Install?.WantedBy);
+
+  const env = parseEnvFile(read('systemd/octomesh.env'));
+  for (const k of Object.keys(env)) assert.ok(k in ENV_KEYS || k === 'OCTOMESH_CONFIG', k);
+  assertNodePorts('octomesh.env', env);
+  assert.equal(configFrom(env).discovery.consulAddress, 'http://127.0.0.1:8500');
+});
+
+test('coturn: turnserver.conf parses into the required keys', () => {
+  const conf = new Map<string, string[]>();
+  for (const raw of read('coturn/turnserver.conf').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(line);
+    assert.ok(m, `bad line: ${line}`);
+    const list = conf.get(m[1]!) ?? [];
+    list.push(m[2] ?? '');
+    conf.set(m[1]!, list);
+  }
+  assert.deepEqual(conf.get('listening-port'), ['3478']);
+  assert.ok(conf.get('realm')?.[0]);
+  assert.ok(conf.has('use-auth-secret'));
+  assert.ok((conf.get('static-auth-secret')?.[0] ?? '').length >= 16);
+  assert.ok(conf.has('fingerprint'));
+  assert.ok(!conf.has('lt-cred-mech'), 'use-auth-secret is not mixed with lt-cred-mech');
+  assert.ok(!conf.has('user'), 'no static users beside the shared secret');
+  assert.ok(!conf.has('no-tcp-relay'), 'TCP relay stays on');
+  const denied = conf.get('denied-peer-ip') ?? [];
+  for (const range of ['10.0.0.0-10.255.255.255', '172.16.0.0-172.31.255.255', '192.168.0.0-192.168.255.255', '127.0.0.0-127.255.255.255', '169.254.0.0-169.254.255.255']) {
+    assert.ok(denied.includes(range), `denied-peer-ip=${range}`);
+  }
+  assert.ok(Number(conf.get('min-port')?.[0]) < Number(conf.get('max-port')?.[0]));
+});
