@@ -118,6 +118,12 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
       link.close();
       return;
     }
+    if (link.closed) {
+      // The stream failed while the Link was being made: its '@close' fired before anyone
+      // listened. Keeping it would block every later dial to this node.
+      if (this.#hosts.has(remote) && this.#o.self < remote) this.#scheduleRetry(remote);
+      return;
+    }
     this.#links.set(remote, link);
     link.once('up', () => this.#retry.delete(remote));
     link.once('@close', () => {
