@@ -13,14 +13,15 @@ const ROOM = 'cascade';
 /** A bot peer on `node` that receives everything over a plain RTP transport into a UDP sink. */
 async function watcher(node: RegionNode, name: string) {
   const { client, join } = await joinRoom(node, ROOM, name);
-  const sink = await startRtpSink();
-  const t = await client.request('createPlainTransport', { direction: 'recv' });
-  await client.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
-  // Resume every consumer as it comes, like a browser would.
+  // Resume every consumer as it comes, like a browser would. Listening before the receive
+  // transport exists: consumers for what is already produced follow it at once.
   client.ws.on('message', (raw) => {
     const m = JSON.parse(raw.toString());
     if (m.notification === 'newConsumer') client.call('resumeConsumer', { consumerId: m.data.consumerId }).catch(() => undefined);
   });
+  const sink = await startRtpSink();
+  const t = await client.request('createPlainTransport', { direction: 'recv' });
+  await client.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
   return { client, join, sink };
 }
 
