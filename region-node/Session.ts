@@ -176,8 +176,7 @@ export class Session {
 
     createWebRtcTransport: async (data) => {
       const { room, peer } = this.#joined();
-      if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
-      if (data.direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+      checkNewTransport(peer, data.direction);
       const o = this.#host.transportOptions;
       const transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
         webRtcServer: this.#host.webRtcServerFor(room),
@@ -219,8 +218,7 @@ export class Session {
       const { room, peer } = this.#joined();
       const o = this.#host.transportOptions;
       if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
-      if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
-      if (data.direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+      checkNewTransport(peer, data.direction);
       const transport = await room.router.createPlainTransport<PeerTransportAppData>({
         listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
         rtcpMux: true,
@@ -368,3 +366,8 @@ export class Session {
   }
 }
 
+/** WebRTC or plain: a peer has at most four transports and one receive transport. */
+function checkNewTransport(peer: Peer, direction: 'send' | 'recv'): void {
+  if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
+  if (direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+}
