@@ -36,16 +36,19 @@ function tokenMatches(header: string, token: string): boolean {
 
 type Json = (res: HttpResponse, status: number, body: unknown) => void;
 
+/** Loopback, or the admin token; answers 403 otherwise. */
+export function adminAllowed(res: HttpResponse, authorization: string, token: string, json: Json): boolean {
+  // X-Forwarded-For is deliberately not consulted: a header cannot make a caller local.
+  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+  if (isLoopback(ip) || tokenMatches(authorization, token)) return true;
+  json(res, 403, { error: { code: 'unauthorized', message: 'admin routes need loopback or an admin token' } });
+  return false;
+}
+
 export function registerAdminRoutes(app: TemplatedApp, opts: { admin: ClusterAdmin; token: string; log: Logger; json: Json }): void {
   const { admin, log, json } = opts;
 
-  // X-Forwarded-For is deliberately not consulted: a header cannot make a caller local.
-  const allowed = (res: HttpResponse, authorization: string): boolean => {
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    if (isLoopback(ip) || tokenMatches(authorization, opts.token)) return true;
-    json(res, 403, { error: { code: 'unauthorized', message: 'admin routes need loopback or an admin token' } });
-    return false;
-  };
+  const allowed = (res: HttpResponse, authorization: string): boolean => adminAllowed(res, authorization, opts.token, json);
 
   app.post('/admin/regions', (res, req) => {
     if (!allowed(res, req.getHeader('authorization'))) return;

@@ -6,7 +6,7 @@ import type { NodeRecord } from '../core/registry/Registry.js';
 import type { RouteQuery } from '../geo-router/RouteApi.js';
 import { StaticFiles } from '../region-node/StaticFiles.js';
 import { clusterRouteApi, type RoutingSettings } from './routing.js';
-import { registerAdminRoutes, type ClusterAdmin } from './clusterAdmin.js';
+import { adminAllowed, registerAdminRoutes, type ClusterAdmin } from './clusterAdmin.js';
 
 // The local cluster's front door on :8080: the web app, routing to a region node (the
 // geo-router's modules, cli/routing.ts), and the cluster's health.
@@ -48,7 +48,9 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     json(res, 200, { regions: view.regions.map((r) => ({ name: r.name, lat: r.latitude, lon: r.longitude })) });
   });
 
-  app.get('/admin/regions', (res) => {
+  // Node pids and addresses are for operators: the same gate as the admin routes that change things.
+  app.get('/admin/regions', (res, req) => {
+    if (!adminAllowed(res, req.getHeader('authorization'), opts.adminToken ?? '', json)) return;
     const nodes = view.nodes();
     const regions = new Map(view.regions.map((r) => [r.name as string, { name: r.name as string, lat: r.latitude, lon: r.longitude, nodes: [] as unknown[] }]));
     for (const n of nodes) {

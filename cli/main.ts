@@ -11,6 +11,7 @@ import { IpcRegistry } from '../core/registry/IpcRegistry.js';
 import type { Registry } from '../core/registry/Registry.js';
 import { RegionNode } from '../region-node/RegionNode.js';
 import { CLUSTER_CHILD_DRAIN_MS } from './clusterSpec.js';
+import { GeoRouter } from './GeoRouter.js';
 import { LocalCluster } from './LocalCluster.js';
 import { WEB_APP_DIR } from './paths.js';
 
@@ -24,6 +25,9 @@ commands:
   region-node   run one region node, configured by OCTOMESH_* env and OCTOMESH_CONFIG (see README);
                 every OCTOMESH_FOO_BAR may also be given as a flag --foo-bar VALUE (or --foo-bar=VALUE),
                 e.g. octomesh region-node --region us-east --latitude 38.9 --longitude -77.04
+  geo-router    run the geo-router alone (web app, /api/route, /api/regions, /admin/regions on
+                OCTOMESH_HTTP_PORT, default 8080), reading region nodes from Consul
+                (OCTOMESH_DISCOVERY=consul); takes the same --flags as region-node
   token         print a room token: octomesh token --room R [--name N] [--ttl 1h]
                 (HS256 with OCTOMESH_JWT_SECRET; '*' as the room admits every room)
   help          this text
@@ -35,7 +39,8 @@ export async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'start':
       return runLocalCluster();
-    case 'region-node': {
+    case 'region-node':
+    case 'geo-router': {
       const flags = flagsToEnv(argv.slice(1));
       if (typeof flags === 'string') {
         process.stderr.write(`octomesh: ${flags}\n`);
@@ -43,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       // Flags win over the environment; loadConfig then validates both and names a bad key.
       Object.assign(process.env, flags);
-      return runRegionNode();
+      return command === 'region-node' ? runRegionNode() : runGeoRouter();
     }
     case 'token':
       return runToken(argv.slice(1));
@@ -128,6 +133,16 @@ function configOrExit(defaults: DeepPartial<Config>): Config | undefined {
   }
 }
 
+function routingOrExit(config: Config): RoutingSettings | undefined {
+  try {
+    return routingSettings(config.geo);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`octomesh: ${err.message}\n`);
+    return undefined;
+  }
+}
+
 function loggerFor(config: Config, name: string): Logger {
   return createLogger({ level: config.log.level, name, ...(config.log.pretty === 'auto' ? {} : { pretty: config.log.pretty === 'true' }) });
 }
@@ -138,14 +153,8 @@ async function runLocalCluster(): Promise<number> {
   const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
   if (!config) return 2;
   const log = loggerFor(config, 'cluster');
-  let routing: RoutingSettings;
-  try {
-    routing = routingSettings(config.geo);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`octomesh: ${err.message}\n`);
-    return 2;
-  }
+  const routing = routingOrExit(config);
+  if (!routing) return 2;
   const cluster = new LocalCluster({
     host: config.http.host,
     port: config.http.port,
@@ -244,4 +253,49 @@ async function runRegionNode(): Promise<number> {
   registry?.close();
   process.off('disconnect', onParentGone);
   return code;
+}
+
+async function runGeoRouter(): Promise<number> {
+  const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
+  if (!config) return 2;
+  if (config.discovery.backend !== 'consul') {
+    // With the embedded registry it would see no node at all: say so instead of routing nowhere.
+    process.stderr.write('octomesh: config: discovery.backend: the geo-router finds region nodes in Consul; set OCTOMESH_DISCOVERY=consul (`octomesh start` runs its own geo-router)\n');
+    return 2;
+  }
+  const routing = routingOrExit(config);
+  if (!routing) return 2;
+  const log = loggerFor(config, 'geo-router');
+  let registry: Registry;
+  try {
+    registry = new ConsulRegistry({ address: config.discovery.consulAddress, token: process.env.CONSUL_HTTP_TOKEN, log: log.child({ registry: 'consul' }) });
+  } catch (err) {
+    process.stderr.write(`octomesh: config: discovery.consulAddress: ${(err as Error).message}\n`);
+    return 2;
+  }
+  let router: GeoRouter;
+  try {
+    router = await GeoRouter.start({
+      host: config.http.host,
+      port: config.http.port,
+      staticDir: config.http.staticDir,
+      registry,
+      log,
+      routing,
+      defaultRegion: asRegionName(config.geo.defaultRegion),
+      adminToken: config.admin.token,
+    });
+  } catch (err) {
+    registry.close();
+    log.fatal((err as Error).message);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    // Nothing to drain: a route answer is one request; stop at the first signal.
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  router.close();
+  registry.close();
+  return 0;
 }

@@ -53,6 +53,15 @@ function assertNodePorts(where: string, env: Env): { http: number; rtc: number; 
   return { http, rtc: config.media.rtcPort, workers: config.media.workers, relay };
 }
 
+/** The geo-router's env loads, reads Consul, and trusts only what it must; returns its port. */
+function assertGeoRouter(where: string, env: Env): number {
+  const config = configFrom(env);
+  assert.equal(config.discovery.backend, 'consul', `${where}: the geo-router reads nodes from Consul`);
+  assert.equal(config.http.host, '0.0.0.0', `${where}: HTTP must listen on all addresses`);
+  assert.ok(!env.OCTOMESH_REGION && !env.OCTOMESH_RELAY_SECRET, `${where}: no region node settings`);
+  return config.http.port;
+}
+
 test('every OCTOMESH_* name used in deploy/ is a config key (or OCTOMESH_CONFIG)', () => {
   const files = walk(DEPLOY).filter((f) => !f.includes(`${path.sep}mediasoup${path.sep}`));
   assert.ok(files.length >= 10, 'deploy files found');
@@ -102,6 +111,14 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
     }
   }
   assert.ok(!taken.has('tcp/8500') && !taken.has('udp/3478'), 'no clash with Consul or TURN');
+  const router = services['geo-router']!;
+  const routerEnv = Object.fromEntries(Object.entries(router.environment as Obj).map(([k, v]) => [k, subst(v)]));
+  const routerPort = assertGeoRouter('compose geo-router', routerEnv);
+  assert.ok(!taken.has(`tcp/${routerPort}`), `geo-router: ${routerPort} also used by ${taken.get(`tcp/${routerPort}`)}`);
+  assert.equal(routerEnv.OCTOMESH_CONSUL_ADDRESS, 'http://127.0.0.1:8500');
+  assert.deepEqual(router.command, ['node', 'bin/octomesh.js', 'geo-router']);
+  assert.equal(router.network_mode, 'host', 'geo-router: host network (sees the client address)');
+  assert.ok(((router.healthcheck as Obj).test as string[]).join(' ').includes(`http://127.0.0.1:${routerPort}/healthz`));
   const consul = services.consul!;
   assert.match(String(consul.image), /^hashicorp\/consul/);
   const args = (consul.command as string[]).join(' ');
@@ -166,6 +183,26 @@ test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace
   }
 });
 
+test('kubernetes: geo-router Deployment and Service agree on the port, probe /healthz, keep the client address', () => {
+  const docs = yamlDocs('kubernetes/geo-router.yaml');
+  const deployment = docs.find((d) => d.kind === 'Deployment')!;
+  const service = docs.find((d) => d.kind === 'Service')!;
+  for (const d of [deployment, service]) assert.equal((d.metadata as Obj).namespace, 'octomesh');
+  const pod = ((deployment.spec as Obj).template as Obj).spec as Obj;
+  const c = (pod.containers as Obj[])[0]!;
+  assert.deepEqual(c.args, ['node', 'bin/octomesh.js', 'geo-router']);
+  const env = Object.fromEntries((c.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+  const port = assertGeoRouter('geo-router.yaml', env);
+  assert.equal(env.OCTOMESH_CONSUL_ADDRESS, 'http://consul-server.consul.svc:8500', 'the Helm chart\'s server Service');
+  const ports = c.ports as { name: string; containerPort: number }[];
+  assert.equal(ports.find((p) => p.name === 'http')?.containerPort, port);
+  assert.equal(((c.readinessProbe as Obj).httpGet as Obj).path, '/healthz');
+  const spec = service.spec as Obj;
+  assert.deepEqual(spec.selector, ((deployment.spec as Obj).selector as Obj).matchLabels);
+  assert.equal((spec.ports as Obj[])[0]!.targetPort, 'http');
+  assert.equal(spec.externalTrafficPolicy, 'Local', 'routing is by client address: the Service must not SNAT');
+});
+
 function parseUnit(text: string): Record<string, Record<string, string[]>> {
   const out: Record<string, Record<string, string[]>> = {};
   let section = '';
@@ -214,6 +251,16 @@ test('systemd: unit outlasts the drain, signals node only, hardening leaves the 
   const env = parseEnvFile(read('systemd/octomesh.env'));
   for (const k of Object.keys(env)) assert.ok(k in ENV_KEYS || k === 'OCTOMESH_CONFIG', k);
   assertNodePorts('octomesh.env', env);
+  assert.equal(configFrom(env).discovery.consulAddress, 'http://127.0.0.1:8500');
+});
+
+test('systemd: geo-router unit and env file', () => {
+  const s = parseUnit(read('systemd/octomesh-geo-router.service')).Service!;
+  assert.equal(s.EnvironmentFile?.at(-1), '/etc/octomesh/geo-router.env');
+  assert.match(s.ExecStart!.at(-1)!, /bin\/octomesh\.js geo-router$/);
+  assert.equal(s.User?.at(-1), 'octomesh');
+  const env = parseEnvFile(read('systemd/geo-router.env'));
+  assert.equal(assertGeoRouter('geo-router.env', env), 8080);
   assert.equal(configFrom(env).discovery.consulAddress, 'http://127.0.0.1:8500');
 });
 
