@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import type { RegionNode } from '../region-node/RegionNode.js';
 import { isKeyframeRequest, parseRtpHeader, readStamp, RtpPacketizer, vp8Payload, writeStamp } from './rtp.js';
 import { BenchSignal } from './signal.js';
 
@@ -25,7 +24,12 @@ const videoParams = (ssrc: number): unknown => ({
   rtcp: { cname: 'bench', reducedSize: true },
 });
 
-export async function joinAs(node: RegionNode, room: string, name: string): Promise<{ signal: BenchSignal; peerId: string }> {
+/** Where a bot connects: a region node in this process, or a node process's address. */
+export interface NodeAddress {
+  readonly wsUrl: string;
+}
+
+export async function joinAs(node: NodeAddress, room: string, name: string): Promise<{ signal: BenchSignal; peerId: string }> {
   const signal = await BenchSignal.connect(node.wsUrl);
   const caps = await signal.request('getRouterRtpCapabilities');
   const join = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
@@ -62,7 +66,7 @@ export class Publisher {
     });
   }
 
-  static async create(node: RegionNode, room: string, name: string, opts: { video?: boolean } = {}): Promise<Publisher> {
+  static async create(node: NodeAddress, room: string, name: string, opts: { video?: boolean } = {}): Promise<Publisher> {
     const { signal } = await joinAs(node, room, name);
     const t = await signal.request('createPlainTransport', { direction: 'send' });
     const base = (Math.random() * 0x7fffffff) >>> 0;
@@ -220,7 +224,7 @@ export class Subscriber {
     this.startedAt = startedAt;
   }
 
-  static async create(node: RegionNode, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void): Promise<Subscriber> {
+  static async create(node: NodeAddress, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void): Promise<Subscriber> {
     const t0 = performance.now();
     const signal = await BenchSignal.connect(node.wsUrl);
     const sub = new Subscriber(signal, t0);
@@ -244,7 +248,7 @@ export class Subscriber {
 }
 
 /** Creates `count` subscribers, `batch` at a time. */
-export async function addSubscribers(node: RegionNode, room: string, sink: Sink, count: number, prefix: string, batch = 10): Promise<Subscriber[]> {
+export async function addSubscribers(node: NodeAddress, room: string, sink: Sink, count: number, prefix: string, batch = 10): Promise<Subscriber[]> {
   const out: Subscriber[] = [];
   for (let i = 0; i < count; i += batch) {
     const n = Math.min(batch, count - i);
