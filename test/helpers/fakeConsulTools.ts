@@ -1,27 +1,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { asNodeId, asRegionName } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import { ConsulRegistry, type ConsulRegistryOptions } from '../../core/registry/ConsulRegistry.js';
-import type { NodeRecord } from '../../core/registry/Registry.js';
 
 // Shared by the Consul tests (fake and live): records, registries with short waits, a logger
 // whose lines can be counted, and polling.
-
-export function testRecord(id: string, region = 'eu-west'): NodeRecord {
-  return {
-    id: asNodeId(id),
-    region: asRegionName(region),
-    latitude: 51.51,
-    longitude: -0.13,
-    wsUrl: `ws://127.0.0.1:9/${id}`,
-    relayAddress: '127.0.0.1:50051',
-    mediaAddress: '127.0.0.1',
-    load: { peers: 0, rooms: 0, consumers: 0, cpu: 0 },
-    draining: false,
-    pid: 4242,
-  };
-}
 
 /** A pino logger that keeps its lines (JSON objects) for assertions. */
 export function capturingLogger(level: 'debug' | 'info' | 'warn' = 'warn'): { log: Logger; lines: { msg: string; level: number }[] } {
@@ -46,3 +29,4 @@ export function quickRegistry(address: string, options: Partial<ConsulRegistryOp
 }
 
 export { eventually, sleep } from './node.js';
+export { testRecord } from './records.js';

@@ -3,32 +3,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { asNodeId, asRegionName, asRoomId, type NodeId } from '../../core/ids.js';
+import { asNodeId, asRoomId, type NodeId } from '../../core/ids.js';
 import { IpcRegistry } from '../../core/registry/IpcRegistry.js';
 import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import type { NodeRecord } from '../../core/registry/Registry.js';
 import { serveRegistry, type ServedRegistry } from '../../core/registry/serveRegistry.js';
 import { eventually } from '../helpers/node.js';
+import { testRecord } from '../helpers/records.js';
 
 // The local cluster's registry across a real process boundary: a forked child drives an
 // IpcRegistry (test/helpers/registryChild.ts) against the LocalRegistry this process owns.
 
 const CHILD_SCRIPT = fileURLToPath(new URL('../helpers/registryChild.js', import.meta.url));
 
-function record(id: string, pid = 0): NodeRecord {
-  return {
-    id: asNodeId(id),
-    region: asRegionName('eu-west'),
-    latitude: 51.51,
-    longitude: -0.13,
-    wsUrl: `ws://127.0.0.1:1/${id}`,
-    relayAddress: '',
-    mediaAddress: '127.0.0.1',
-    load: { peers: 0, rooms: 0, consumers: 0, cpu: 0 },
-    draining: false,
-    pid,
-  };
-}
+const record = (id: string, pid = 0): NodeRecord => testRecord(id, 'eu-west', pid);
 
 interface ChildEvent {
   event: string;
