@@ -27,8 +27,9 @@ const turn = z
     /** Static long-term credentials, the same for every browser: the alternative to secret. */
     username: z.string(),
     credential: z.string(),
-    /** Lifetime of minted credentials. coturn refuses an allocation's refresh once they expire,
-     *  so this must outlast the longest call (a rejoin mints new ones). */
+    /** Lifetime of minted credentials. coturn checks it when an allocation is made, not later
+     *  (coturn issues #774, #1204), but a browser makes new allocations mid-call (network change),
+     *  so it outlasts a long call; one day is the TURN REST API draft's advice. */
     ttlSec: z.number().int().min(60).max(7 * 86400),
   })
   .superRefine((t, ctx) => {
