@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { WEB_APP_DIR } from '../../cli/paths.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { launchChromium } from '../helpers/browser.js';
-import { startCoturn, type Coturn } from '../helpers/coturn.js';
+import { RELAY_PORTS, startCoturn, type Coturn } from '../helpers/coturn.js';
 import { eventually, sleep, startTestNode } from '../helpers/node.js';
 
 interface IceRoute { local: string; remote: string; relayProtocol: string | null }
@@ -95,7 +95,7 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
     const tuples = remoteTuples(node);
     assert.equal(tuples.length, 4);
     for (const tuple of tuples) {
-      assert.ok(tuple.port !== undefined && tuple.port >= 61000 && tuple.port <= 61999, `remote port ${tuple.port} is a coturn relay port`);
+      assert.ok(tuple.port !== undefined && tuple.port >= RELAY_PORTS.min && tuple.port <= RELAY_PORTS.max, `remote port ${tuple.port} is a coturn relay port`);
     }
     // coturn's side: allocations under each peer's minted "<expiry>:<peerId>" username.
     for (const page of pages) {
@@ -113,7 +113,8 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
     // is the second one, made with the minted username and a wrong HMAC.
     const refused = new RegExp(`user <\\d+:${peerId}>: incoming packet message processed, error 401`);
     await eventually(() => refused.test(coturn.output()), 'coturn refuses the minted credentials', 15_000);
-    // Given a few seconds, a transport that could connect would have.
+    // Given a few seconds, a transport that could connect would have. (Alone in the room, Carol's
+    // receive transport never gathers; her sending one is what coturn refused.)
     await sleep(3000);
     assert.deepEqual(await hook(page, (h) => h.iceRoutes()), { send: null, recv: null });
     const tuples = remoteTuples(wrongSecretNode);

@@ -8,6 +8,8 @@ import { createSocket } from 'node:dgram';
 import { eventually, sleep } from './node.js';
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
+/** coturn's relay ports: above Linux's ephemeral range (32768-60999), so no other socket has one. */
+export const RELAY_PORTS = { min: 61000, max: 61999 };
 
 export interface Coturn {
   port: number;
@@ -39,7 +41,6 @@ async function freePort(): Promise<number> {
 /**
  * Debian's coturn on loopback with the TURN REST API (use-auth-secret), as deploy/coturn's
  * example runs it, except that loopback peers are allowed: here the region node is on 127.0.0.1.
- * Relay ports sit above Linux's ephemeral range so they cannot clash with the nodes' sockets.
  */
 export async function startCoturn(): Promise<Coturn> {
   const dir = mkdtempSync(path.join(tmpdir(), 'octomesh-coturn-'));
@@ -51,8 +52,8 @@ export async function startCoturn(): Promise<Coturn> {
     '--listening-ip=127.0.0.1',
     '--relay-ip=127.0.0.1',
     `--listening-port=${port}`,
-    '--min-port=61000',
-    '--max-port=61999',
+    `--min-port=${RELAY_PORTS.min}`,
+    `--max-port=${RELAY_PORTS.max}`,
     '--use-auth-secret',
     `--static-auth-secret=${secret}`,
     '--realm=octomesh',
