@@ -165,7 +165,7 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
       currentLayers: c.currentLayers ? { ...c.currentLayers } : null,
     })),
     inboundStats: () => inboundStats(client),
-    iceRoutes: async () => ({ send: iceRoute(await client.getTransportStats('send')), recv: iceRoute(await client.getTransportStats('recv')) }),
+    iceRoutes: async () => ({ send: iceRoute(await client.getSendStats()), recv: iceRoute(await client.getRecvStats()) }),
     chatLog: [],
   };
   window.__octomesh = hook;
@@ -346,7 +346,7 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
 /** Sums over every inbound RTP stream of the receiving PeerConnection (frameWidth: the widest). */
 async function inboundStats(client: OctomeshClient): Promise<InboundStats> {
   const out: InboundStats = { audio: { packets: 0, bytes: 0 }, video: { framesDecoded: 0, bytes: 0, frameWidth: 0 } };
-  const report = await client.getTransportStats('recv');
+  const report = await client.getRecvStats();
   report?.forEach((s: Partial<RTCInboundRtpStreamStats> & { type: string }) => {
     if (s.type !== 'inbound-rtp') return;
     if (s.kind === 'audio') {

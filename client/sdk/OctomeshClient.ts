@@ -68,8 +68,17 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   get micEnabled(): boolean { return this.#enabled.audio; }
   get cameraEnabled(): boolean { return this.#enabled.video; }
 
-  /** WebRTC stats of the sending or receiving PeerConnection, or null while not connected. */
-  async getTransportStats(direction: 'send' | 'recv'): Promise<RTCStatsReport | null> {
+  /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
+  getRecvStats(): Promise<RTCStatsReport | null> {
+    return this.#transportStats('recv');
+  }
+
+  /** WebRTC stats of the sending PeerConnection, or null while not connected. */
+  getSendStats(): Promise<RTCStatsReport | null> {
+    return this.#transportStats('send');
+  }
+
+  async #transportStats(direction: 'send' | 'recv'): Promise<RTCStatsReport | null> {
     const t = this.#session?.[direction];
     return t && !t.closed ? t.getStats() : null;
   }
