@@ -1,3 +1,4 @@
+import { commaList } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { LOOPBACK_CIDRS, TrustedProxies } from '../geo-router/ClientAddress.js';
@@ -29,14 +30,13 @@ export interface RoutingSettings {
 }
 
 export function routingSettings(geo: { mmdbFiles: string; trustedProxies: string; maxPeersPerNode: number }): RoutingSettings {
-  const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
-  const trustedProxies = list(geo.trustedProxies);
+  const trustedProxies = commaList(geo.trustedProxies);
   try {
     new TrustedProxies(trustedProxies);
   } catch (err) {
     throw new ConfigError('geo.trustedProxies', (err as Error).message);
   }
-  return { mmdbFiles: list(geo.mmdbFiles), trustedProxies, maxPeersPerNode: geo.maxPeersPerNode };
+  return { mmdbFiles: commaList(geo.mmdbFiles), trustedProxies, maxPeersPerNode: geo.maxPeersPerNode };
 }
 
 let sharedLocator: Promise<Locator | undefined> | undefined;

@@ -9,6 +9,40 @@ import { ConfigError } from './errors.js';
 // default.
 
 const port = z.number().int().min(0).max(65535);
+
+/** A comma-separated setting as its entries (env variables carry no arrays). */
+export function commaList(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+// What RTCPeerConnection accepts as an ICE server URL; a query other than ?transport= is a typo.
+const ICE_URL = /^(stun|turn|turns):[^\s?/]+(\?transport=(udp|tcp))?$/;
+
+const turn = z
+  .strictObject({
+    /** Comma-separated stun:, turn: and turns: URLs handed to browsers at join; empty: none. */
+    urls: z.string(),
+    /** coturn's static-auth-secret (use-auth-secret): each join gets its own expiring credentials. */
+    secret: z.string(),
+    /** Static long-term credentials, the same for every browser: the alternative to secret. */
+    username: z.string(),
+    credential: z.string(),
+    /** Lifetime of minted credentials. coturn checks it when an allocation is made, not later
+     *  (coturn issues #774, #1204), but a browser makes new allocations mid-call (network change),
+     *  so it outlasts a long call; one day is the TURN REST API draft's advice. */
+    ttlSec: z.number().int().min(60).max(7 * 86400),
+  })
+  .superRefine((t, ctx) => {
+    const fail = (key: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [key], message });
+    const urls = commaList(t.urls);
+    const bad = urls.find((u) => !ICE_URL.test(u));
+    if (bad !== undefined) return fail('urls', `"${bad.slice(0, 100)}" is not a stun:, turn: or turns: URL`);
+    if (t.secret && (t.username || t.credential)) return fail('secret', 'set secret or username/credential, not both');
+    if (Boolean(t.username) !== Boolean(t.credential)) return fail(t.username ? 'credential' : 'username', 'set username and credential together');
+    const relays = urls.some((u) => !u.startsWith('stun:'));
+    if (relays && !t.secret && !t.username) return fail('secret', 'turn: URLs need secret (coturn use-auth-secret) or username and credential');
+    if (!relays && (t.secret || t.username)) return fail('urls', 'credentials are set but no turn: or turns: URL');
+  });
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const ConfigSchema = z.strictObject({
@@ -103,6 +137,8 @@ export const ConfigSchema = z.strictObject({
     issuer: z.string(),
     audience: z.string(),
   }),
+  /** ICE servers for browsers behind NATs or firewalls that block direct media (README, "TURN"). */
+  turn,
   admin: z.strictObject({
     /** Bearer token for admin routes from other hosts; loopback callers need none. Empty: loopback only. */
     token: z.string(),
@@ -151,6 +187,7 @@ export const DEFAULT_CONFIG: Config = {
   discovery: { backend: 'local', consulAddress: 'http://127.0.0.1:8500' },
   geo: { mmdbFiles: '', trustedProxies: '127.0.0.0/8,::1/128', defaultRegion: 'eu-west', maxPeersPerNode: 50 },
   auth: { jwtSecret: '', jwtPublicKeyFile: '', jwtJwksUrl: '', issuer: '', audience: '' },
+  turn: { urls: '', secret: '', username: '', credential: '', ttlSec: 86_400 },
   admin: { token: '' },
   log: { level: 'info', pretty: 'auto' },
 };
@@ -187,6 +224,11 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_TRUSTED_PROXIES: { path: 'geo.trustedProxies', type: 'string' },
   OCTOMESH_DEFAULT_REGION: { path: 'geo.defaultRegion', type: 'string' },
   OCTOMESH_MAX_PEERS_PER_NODE: { path: 'geo.maxPeersPerNode', type: 'number' },
+  OCTOMESH_TURN_URLS: { path: 'turn.urls', type: 'string' },
+  OCTOMESH_TURN_SECRET: { path: 'turn.secret', type: 'string' },
+  OCTOMESH_TURN_USERNAME: { path: 'turn.username', type: 'string' },
+  OCTOMESH_TURN_CREDENTIAL: { path: 'turn.credential', type: 'string' },
+  OCTOMESH_TURN_TTL_SEC: { path: 'turn.ttlSec', type: 'number' },
   OCTOMESH_ADMIN_TOKEN: { path: 'admin.token', type: 'string' },
   OCTOMESH_JWT_SECRET: { path: 'auth.jwtSecret', type: 'string' },
   OCTOMESH_JWT_PUBLIC_KEY_FILE: { path: 'auth.jwtPublicKeyFile', type: 'string' },

@@ -115,11 +115,20 @@ export interface PeerInfo {
   region: string;
 }
 
+/** An RTCIceServer as the browser's RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
 export interface JoinResponse {
   peerId: string;
   region: string;
   nodeId: string;
   peers: PeerInfo[];
+  /** STUN/TURN servers for this peer's transports (turn.* config); TURN credentials minted for this join. */
+  iceServers: IceServer[];
 }
 
 export interface TransportResponse {

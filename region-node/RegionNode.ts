@@ -6,7 +6,7 @@ import { workerCount } from '../core/config.js';
 import { asNodeId, asRegionName, asRoomId, type NodeId, type RegionName, type RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { createMetricsRegistry, type Registry as MetricsRegistry } from '../core/metrics.js';
-import { RoomName } from '../core/protocol.js';
+import { RoomName, type IceServer } from '../core/protocol.js';
 import { BadRequestError, InvalidStateError } from '../core/errors.js';
 import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { registerNodeMetrics } from './NodeMetrics.js';
@@ -23,6 +23,7 @@ import { RelayDialer } from '../relay/RelayDialer.js';
 import { RelayServer } from '../relay/RelayServer.js';
 import { relayCredentials, type RelayCredentials } from '../relay/RelayTls.js';
 import { RoomAccess } from './RoomAccess.js';
+import { iceServersFor } from './TurnCredentials.js';
 import type { LinkStats } from '../relay/Link.js';
 
 export interface RegionNodeDeps {
@@ -205,6 +206,10 @@ export class RegionNode implements SessionHost {
 
   checkAccess(room: string, token: string | undefined): Promise<{ name?: string }> {
     return this.#access.check(room, token);
+  }
+
+  iceServers(peerId: string): IceServer[] {
+    return iceServersFor(this.config.turn, peerId, Date.now());
   }
 
   routerRtpCapabilities(): types.RtpCapabilities {

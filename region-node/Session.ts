@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import { BadRequestError, DrainingError, InvalidStateError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
 import { asPeerId, type RegionName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { parseRequest, type JoinResponse, type Method, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
+import { parseRequest, type IceServer, type JoinResponse, type Method, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room } from './Room.js';
@@ -25,6 +25,8 @@ export interface SessionHost {
     announcedAddress: string;
   };
   routerRtpCapabilities(): types.RtpCapabilities;
+  /** STUN/TURN servers for one peer, with credentials fresh for this join. */
+  iceServers(peerId: string): IceServer[];
   /** Throws UnauthorizedError unless `token` lets its bearer into `room`. */
   checkAccess(room: string, token: string | undefined): Promise<{ name?: string }>;
   getOrCreateRoom(roomId: string): Promise<Room>;
@@ -167,7 +169,13 @@ export class Session {
             this.#peer = undefined;
           }
         });
-        const response: JoinResponse = { peerId: peer.id, region: this.#host.region, nodeId: this.#host.nodeId, peers: others };
+        const response: JoinResponse = {
+          peerId: peer.id,
+          region: this.#host.region,
+          nodeId: this.#host.nodeId,
+          peers: others,
+          iceServers: this.#host.iceServers(peer.id),
+        };
         return response;
       } finally {
         this.#joining = false;

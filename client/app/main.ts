@@ -1,7 +1,8 @@
 import { RegionMap, type MapRegion } from './RegionMap.js';
-import { OctomeshClient, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
+import { OctomeshClient, type JoinOptions, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
-// The web app: `/?room=R&name=N[&region=X]` joins at once, anything else shows the join form.
+// The web app: `/?room=R&name=N[&region=X][&token=T][&iceTransportPolicy=relay]` joins at once,
+// anything else shows the join form.
 // Plain DOM; every piece of user-provided text goes through textContent.
 
 type AppState = 'joining' | 'joined' | 'reconnecting' | 'left' | 'error';
@@ -16,6 +17,13 @@ interface ConsumerSummary {
   peerId: string;
   kind: 'audio' | 'video';
   currentLayers: Layers | null;
+}
+
+/** The candidate pair ICE selected: 'relay' on the local side means the media goes through TURN. */
+interface IceRoute {
+  local: string;
+  remote: string;
+  relayProtocol: string | null;
 }
 
 interface InboundStats {
@@ -36,6 +44,7 @@ interface OctomeshHook {
   peers(): PeerInfo[];
   consumers(): ConsumerSummary[];
   inboundStats(): Promise<InboundStats>;
+  iceRoutes(): Promise<{ send: IceRoute | null; recv: IceRoute | null }>;
   chatLog: ChatEntry[];
 }
 
@@ -94,8 +103,10 @@ function showJoinForm(params: URLSearchParams, error = ''): void {
     const next = new URLSearchParams({ room, name });
     const region = params.get('region');
     if (region) next.set('region', region);
-    const token = params.get('token');
-    if (token) next.set('token', token);
+    for (const key of ['token', 'iceTransportPolicy']) {
+      const value = params.get(key);
+      if (value) next.set(key, value);
+    }
     location.assign(`${location.pathname}?${next.toString()}`);
   });
 }
@@ -125,7 +136,9 @@ function makeTile(displayName: string, region: string, local: boolean): Tile {
   return { root, video, name, region: regionSpan, micOff, videoConsumerId: null };
 }
 
-function startCall(room: string, displayName: string, region: string | null, token: string | null): void {
+type ExtraJoinOptions = Pick<JoinOptions, 'region' | 'token' | 'iceTransportPolicy'>;
+
+function startCall(room: string, displayName: string, extra: ExtraJoinOptions): void {
   showView('call-view');
   document.title = `${room} · octomesh`;
   byId('room-name').textContent = room;
@@ -152,6 +165,7 @@ function startCall(room: string, displayName: string, region: string | null, tok
       currentLayers: c.currentLayers ? { ...c.currentLayers } : null,
     })),
     inboundStats: () => inboundStats(client),
+    iceRoutes: async () => ({ send: iceRoute(await client.getSendStats()), recv: iceRoute(await client.getRecvStats()) }),
     chatLog: [],
   };
   window.__octomesh = hook;
@@ -324,7 +338,7 @@ function startCall(room: string, displayName: string, region: string | null, tok
 
   renderButtons();
   setState('joining');
-  client.join({ room, displayName, ...(region ? { region } : {}), ...(token ? { token } : {}) }).catch((err: unknown) => {
+  client.join({ room, displayName, ...extra }).catch((err: unknown) => {
     if (client.state === 'error') setState('error', err instanceof Error ? err.message : String(err));
   });
 }
@@ -347,13 +361,32 @@ async function inboundStats(client: OctomeshClient): Promise<InboundStats> {
   return out;
 }
 
+function iceRoute(report: RTCStatsReport | null): IceRoute | null {
+  let pairId: string | undefined;
+  report?.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+  });
+  const pair = pairId ? (report!.get(pairId) as RTCIceCandidatePairStats | undefined) : undefined;
+  if (!pair) return null;
+  const local = report!.get(pair.localCandidateId) as { candidateType?: string; relayProtocol?: string } | undefined;
+  const remote = report!.get(pair.remoteCandidateId) as { candidateType?: string } | undefined;
+  return { local: local?.candidateType ?? '', remote: remote?.candidateType ?? '', relayProtocol: local?.relayProtocol ?? null };
+}
+
 function main(): void {
   const params = new URLSearchParams(location.search);
   const room = (params.get('room') ?? '').trim();
   if (!room) return showJoinForm(params);
   if (!ROOM_RE.test(room)) return showJoinForm(params, 'Room: letters, digits and _ . ~ - only (up to 128).');
   const name = cleanName(params.get('name') ?? '') || `Guest ${Math.floor(1000 + Math.random() * 9000)}`;
-  startCall(room, name, params.get('region'), params.get('token'));
+  const extra: ExtraJoinOptions = {};
+  const region = params.get('region');
+  const token = params.get('token');
+  const policy = params.get('iceTransportPolicy');
+  if (region) extra.region = region;
+  if (token) extra.token = token;
+  if (policy === 'relay' || policy === 'all') extra.iceTransportPolicy = policy;
+  startCall(room, name, extra);
 }
 
 main();

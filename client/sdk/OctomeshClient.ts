@@ -26,6 +26,8 @@ const backoff = (failures: number): number => Math.min(500 * 2 ** failures, 5_00
 const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
+type IceSettings = Pick<types.TransportOptions, 'iceServers' | 'iceTransportPolicy'>;
+
 type MediaNotification = Exclude<Notification, { name: 'peerJoined' | 'activeSpeaker' | 'chat' | 'rejoin' }>;
 
 /** Everything tied to one WebSocket; a rejoin throws the whole session away. */
@@ -67,9 +69,18 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   get cameraEnabled(): boolean { return this.#enabled.video; }
 
   /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
-  async getRecvStats(): Promise<RTCStatsReport | null> {
-    const recv = this.#session?.recv;
-    return recv && !recv.closed ? recv.getStats() : null;
+  getRecvStats(): Promise<RTCStatsReport | null> {
+    return this.#transportStats('recv');
+  }
+
+  /** WebRTC stats of the sending PeerConnection, or null while not connected. */
+  getSendStats(): Promise<RTCStatsReport | null> {
+    return this.#transportStats('send');
+  }
+
+  async #transportStats(direction: 'send' | 'recv'): Promise<RTCStatsReport | null> {
+    const t = this.#session?.[direction];
+    return t && !t.closed ? t.getStats() : null;
   }
 
   async join(options: JoinOptions): Promise<SelfInfo> {
@@ -158,7 +169,9 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     live();
     this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route };
     for (const peer of joined.peers) this.#addPeer(peer);
-    await Promise.all([this.#createTransport(s, 'send'), this.#createTransport(s, 'recv')]);
+    // The node's TURN credentials are minted per join, so a rejoin also renews them.
+    const ice: IceSettings = { iceServers: joined.iceServers, ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}) };
+    await Promise.all([this.#createTransport(s, 'send', ice), this.#createTransport(s, 'recv', ice)]);
     live();
     s.markRecvReady();
     s.pingTimer = setInterval(() => this.#ping(s), PING_INTERVAL_MS);
@@ -186,10 +199,11 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     return chooseByRtt(route);
   }
 
-  async #createTransport(s: Session, direction: 'send' | 'recv'): Promise<void> {
+  async #createTransport(s: Session, direction: 'send' | 'recv', ice: IceSettings): Promise<void> {
     const r = await s.sig.request('createWebRtcTransport', { direction });
     if (this.#session !== s) throw aborted();
     const options: types.TransportOptions = {
+      ...ice,
       id: r.transportId,
       iceParameters: r.iceParameters as types.IceParameters,
       iceCandidates: r.iceCandidates as types.IceCandidate[],

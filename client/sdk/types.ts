@@ -24,6 +24,8 @@ export interface JoinOptions {
    * take one clearly faster (< half the RTT and >= 30 ms less). Default true; never with `region`.
    */
   probeRtt?: boolean;
+  /** 'relay' sends all media through the node's TURN servers (strict NATs, or to prove TURN works). */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 export interface SelfInfo {

@@ -39,6 +39,12 @@ describe('loadConfig', () => {
     { name: 'a wrongly typed key in the file', fileContent: '{"limits":{"maxPeersPerRoom":"many"}}', key: 'limits.maxPeersPerRoom' },
     { name: 'a file that is not JSON', fileContent: 'region = eu', key: 'OCTOMESH_CONFIG' },
     { name: 'an unknown log level', env: { OCTOMESH_LOG_LEVEL: 'loud' }, key: 'log.level' },
+    { name: 'an ICE URL of another scheme', env: { OCTOMESH_TURN_URLS: 'turn:a.example:3478,https://a.example' }, key: 'turn.urls' },
+    { name: 'a turn: URL without credentials', env: { OCTOMESH_TURN_URLS: 'turn:a.example:3478' }, key: 'turn.secret' },
+    { name: 'a TURN secret beside static credentials', env: { OCTOMESH_TURN_URLS: 'turn:a.example', OCTOMESH_TURN_SECRET: 's', OCTOMESH_TURN_USERNAME: 'u', OCTOMESH_TURN_CREDENTIAL: 'p' }, key: 'turn.secret' },
+    { name: 'a TURN username without its credential', env: { OCTOMESH_TURN_URLS: 'turn:a.example', OCTOMESH_TURN_USERNAME: 'u' }, key: 'turn.credential' },
+    { name: 'a TURN secret with only stun: URLs', env: { OCTOMESH_TURN_URLS: 'stun:a.example', OCTOMESH_TURN_SECRET: 's' }, key: 'turn.urls' },
+    { name: 'a TURN credential lifetime under a minute', env: { OCTOMESH_TURN_TTL_SEC: '5' }, key: 'turn.ttlSec' },
   ];
   for (const b of bad) {
     it(`names the key for ${b.name}`, () => {
@@ -49,6 +55,11 @@ describe('loadConfig', () => {
       );
     });
   }
+
+  it('accepts stun:, turn: and turns: URLs with a secret', () => {
+    const c = loadConfig({ env: { OCTOMESH_TURN_URLS: 'stun:a.example:3478, turn:a.example:3478?transport=tcp,turns:a.example:5349', OCTOMESH_TURN_SECRET: 's3cret' } });
+    assert.equal(c.turn.secret, 's3cret');
+  });
 
   it('maps every documented env variable to a real config path', () => {
     for (const [name, spec] of Object.entries(ENV_KEYS)) {

@@ -87,6 +87,7 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
     String(v)
       .replace(/\$\{PUBLIC_IP[^}]*\}/g, EXAMPLE_IP)
       .replace(/\$\{RELAY_SECRET[^}]*\}/g, 'example-relay-secret')
+      .replace(/\$\{TURN_SECRET[^}]*\}/g, 'example-turn-secret')
       .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
   const nodes = Object.entries(services).filter(([, s]) => (s.environment as Obj | undefined)?.OCTOMESH_REGION);
   assert.deepEqual(nodes.map(([, s]) => (s.environment as Obj).OCTOMESH_REGION).sort(), ['eu-west', 'us-east']);
@@ -95,6 +96,7 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
     const env = Object.fromEntries(Object.entries(s.environment as Obj).map(([k, v]) => [k, subst(v)]));
     assert.equal(env.OCTOMESH_CONSUL_ADDRESS, 'http://127.0.0.1:8500');
     const p = assertNodePorts(name, env);
+    assertTurn(name, env, EXAMPLE_IP);
     assert.equal(s.network_mode, 'host', `${name}: host network for media`);
     assert.equal(s.init, true, `${name}: init forwards SIGTERM to node only`);
     const health = (s.healthcheck as Obj).test as string[];
@@ -144,7 +146,7 @@ test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace
   for (const d of docs) if (d.kind !== 'Namespace') assert.equal((d.metadata as Obj).namespace, 'octomesh');
   const cm = byKind('ConfigMap')[0]!.data as Env;
   const secret = byKind('Secret')[0]!.stringData as Env;
-  assert.deepEqual(Object.keys(secret).sort(), ['OCTOMESH_JWT_SECRET', 'OCTOMESH_RELAY_SECRET']);
+  assert.deepEqual(Object.keys(secret).sort(), ['OCTOMESH_JWT_SECRET', 'OCTOMESH_RELAY_SECRET', 'OCTOMESH_TURN_SECRET']);
   const sets = byKind('DaemonSet');
   assert.equal(sets.length, 2);
   for (const ds of sets) {
@@ -162,6 +164,7 @@ test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace
     assert.equal(envList.find((e) => e.name === 'OCTOMESH_ANNOUNCED_ADDRESS')?.valueFrom?.fieldRef.fieldPath, 'status.hostIP');
     const nodeEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OCTOMESH_')));
     const p = assertNodePorts(name, nodeEnv);
+    assertTurn(name, nodeEnv, 'turn.example.org');
     assert.equal(env.OCTOMESH_CONSUL_ADDRESS, `http://${EXAMPLE_IP}:8500`);
     const ports = c.ports as { name: string; containerPort: number; protocol: string }[];
     const portOf = (n: string | number): number => (typeof n === 'number' ? n : ports.find((x) => x.name === n)!.containerPort);
@@ -202,6 +205,28 @@ test('kubernetes: geo-router Deployment and Service agree on the port, probe /he
   assert.equal((spec.ports as Obj[])[0]!.targetPort, 'http');
   assert.equal(spec.externalTrafficPolicy, 'Local', 'routing is by client address: the Service must not SNAT');
 });
+
+function turnserverConf(): Map<string, string[]> {
+  const conf = new Map<string, string[]>();
+  for (const raw of read('coturn/turnserver.conf').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(line);
+    assert.ok(m, `bad line: ${line}`);
+    const list = conf.get(m[1]!) ?? [];
+    list.push(m[2] ?? '');
+    conf.set(m[1]!, list);
+  }
+  return conf;
+}
+
+/** A node's TURN settings point at the example coturn's port, over UDP and TCP, with a secret. */
+function assertTurn(where: string, env: Env, host: string): void {
+  const turn = configFrom(env).turn;
+  const port = turnserverConf().get('listening-port')?.[0];
+  assert.equal(turn.urls, `turn:${host}:${port}?transport=udp,turn:${host}:${port}?transport=tcp`, `${where}: TURN URLs`);
+  assert.ok(turn.secret && !turn.username, `${where}: TURN REST API secret (coturn use-auth-secret)`);
+}
 
 function parseUnit(text: string): Record<string, Record<string, string[]>> {
   const out: Record<string, Record<string, string[]>> = {};
@@ -265,16 +290,7 @@ test('systemd: geo-router unit and env file', () => {
 });
 
 test('coturn: turnserver.conf parses into the required keys', () => {
-  const conf = new Map<string, string[]>();
-  for (const raw of read('coturn/turnserver.conf').split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(line);
-    assert.ok(m, `bad line: ${line}`);
-    const list = conf.get(m[1]!) ?? [];
-    list.push(m[2] ?? '');
-    conf.set(m[1]!, list);
-  }
+  const conf = turnserverConf();
   assert.deepEqual(conf.get('listening-port'), ['3478']);
   assert.ok(conf.get('realm')?.[0]);
   assert.ok(conf.has('use-auth-secret'));

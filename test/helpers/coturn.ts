@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createSocket } from 'node:dgram';
+import { eventually, sleep } from './node.js';
+
+export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
+/** coturn's relay ports: above Linux's ephemeral range (32768-60999), so no other socket has one. */
+export const RELAY_PORTS = { min: 61000, max: 61999 };
+
+export interface Coturn {
+  port: number;
+  secret: string;
+  /** Everything coturn logged so far (its log goes to stdout). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both). */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+      srv.on('error', reject);
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const sock = createSocket('udp4');
+      sock.once('error', () => resolve(false));
+      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+/**
+ * Debian's coturn on loopback with the TURN REST API (use-auth-secret), as deploy/coturn's
+ * example runs it, except that loopback peers are allowed: here the region node is on 127.0.0.1.
+ */
+export async function startCoturn(): Promise<Coturn> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'octomesh-coturn-'));
+  const port = await freePort();
+  const secret = randomBytes(24).toString('hex');
+  let out = '';
+  const proc = spawn(TURNSERVER, [
+    '-n',
+    '--listening-ip=127.0.0.1',
+    '--relay-ip=127.0.0.1',
+    `--listening-port=${port}`,
+    `--min-port=${RELAY_PORTS.min}`,
+    `--max-port=${RELAY_PORTS.max}`,
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    '--realm=octomesh',
+    '--fingerprint',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--allow-loopback-peers',
+    '--log-file=stdout',
+    '--simple-log',
+    '--verbose',
+    `--userdb=${path.join(dir, 'turndb')}`,
+    `--pidfile=${path.join(dir, 'turnserver.pid')}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.once('error', (err) => (out += `\nspawn failed: ${err.message}`));
+  try {
+    await eventually(async () => {
+      if (proc.exitCode !== null || out.includes('spawn failed')) throw new Error(`turnserver exited:\n${out}`);
+      return new Promise<boolean>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+        s.once('error', () => resolve(false));
+      });
+    }, 'turnserver listening', 10_000);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    port,
+    secret,
+    output: () => out,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(3000).then(() => proc.kill('SIGKILL'))]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
