@@ -3,6 +3,7 @@ import type { RegionNode } from '../../region-node/RegionNode.js';
 import { addSubscribers, measureWindow, Publisher, Sink, type Subscriber } from '../bots.js';
 import { cpuWindow, eventually, sleep, startBenchNode } from '../harness.js';
 import { aggregateLoss, round } from '../stats.js';
+import { readUdpCounters, udpDelta } from '../udpCounters.js';
 import type { ScenarioContext, ScenarioResult } from './types.js';
 
 const ROOM = 'bench-fanout';
@@ -33,9 +34,11 @@ export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
       await eventually(() => subs.every((x) => x.consumers.size === 2 && [...x.consumers.keys()].every((ssrc) => (s.ssrcs.get(ssrc)?.total ?? 0) > 0)), `media reaches all ${target} subscribers`, 30_000);
       await sleep(ctx.tiny ? 300 : 1500);
       let rows: { expected: number; received: number }[] = [];
+      const udp0 = readUdpCounters();
       const cpu = await cpuWindow([node], async () => {
         rows = await measureWindow(pub!, s, subs, windowMs, 400); // late packets of the window count
       });
+      const udp = udpDelta(udp0, readUdpCounters());
       const loss = aggregateLoss(rows);
       const consumers = subs.length * 2;
       const workerFrac = cpu.workerMs[0]! / cpu.wallMs;
@@ -51,9 +54,14 @@ export async function fanout(ctx: ScenarioContext): Promise<ScenarioResult> {
         botsCpuPct: round(procFrac * 100, 1),
         workerUsPerPacket: round((cpu.workerMs[0]! * 1000) / Math.max(1, packetsOut), 2),
         workerCpuPctPerConsumer: round((workerFrac * 100) / consumers, 4),
+        lostPackets: rows.reduce((a, r) => a + Math.max(0, r.expected - r.received), 0),
+        // Dropped by the kernel for a full receive buffer during the window (any socket: on
+        // this loopback setup, in practice the sink): lost packets the worker did send.
+        kernelRcvbufDrops: udp ? udp.rcvbufErrors : null,
+        kernelSndbufDrops: udp ? udp.sndbufErrors : null,
       };
       steps.push(step);
-      ctx.log(`fanout: ${subs.length} subscribers (${consumers} consumers): loss ${step.lossPct}% (worst ${step.worstLossPct}%), worker CPU ${step.workerCpuPct}%, bots CPU ${step.botsCpuPct}%, ${step.workerUsPerPacket} µs/packet`);
+      ctx.log(`fanout: ${subs.length} subscribers (${consumers} consumers): loss ${step.lossPct}% (worst ${step.worstLossPct}%), worker CPU ${step.workerCpuPct}%, bots CPU ${step.botsCpuPct}%, ${step.workerUsPerPacket} µs/packet; lost ${step.lostPackets}, kernel receive-buffer drops ${step.kernelRcvbufDrops ?? 'n/a'}`);
     }
   } finally {
     pub?.close();
