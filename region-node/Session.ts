@@ -176,25 +176,28 @@ export class Session {
 
     createWebRtcTransport: async (data) => {
       const { room, peer } = this.#joined();
-      checkNewTransport(peer, data.direction);
+      const release = peer.reserveTransport(data.direction);
       const o = this.#host.transportOptions;
-      const transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
-        webRtcServer: this.#host.webRtcServerFor(room),
-        enableUdp: !data.forceTcp,
-        enableTcp: true,
-        preferUdp: !data.forceTcp,
-        initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
-        iceConsentTimeout: 12,
-        appData: { direction: data.direction },
-      });
-      if (peer.closed) {
-        transport.close();
-        throw new InvalidStateError('peer left');
+      let transport: types.WebRtcTransport<PeerTransportAppData>;
+      try {
+        transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
+          webRtcServer: this.#host.webRtcServerFor(room),
+          enableUdp: !data.forceTcp,
+          enableTcp: true,
+          preferUdp: !data.forceTcp,
+          initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
+          iceConsentTimeout: 12,
+          appData: { direction: data.direction },
+        });
+        if (o.maxIncomingBitrate && data.direction === 'send') {
+          await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
+        }
+        // After the last await: a peer that left during any of them closed its transports
+        // already, and would never close this one.
+        adoptTransport(peer, transport);
+      } finally {
+        release();
       }
-      if (o.maxIncomingBitrate && data.direction === 'send') {
-        await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
-      }
-      peer.transports.set(transport.id, transport as types.Transport<PeerTransportAppData>);
       this.#watchTransport(transport);
       const response: TransportResponse = {
         transportId: transport.id,
@@ -218,19 +221,20 @@ export class Session {
       const { room, peer } = this.#joined();
       const o = this.#host.transportOptions;
       if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
-      checkNewTransport(peer, data.direction);
-      const transport = await room.router.createPlainTransport<PeerTransportAppData>({
-        listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
-        rtcpMux: true,
-        // A sending bot is recognised by its first packet; a receiving one says where it listens.
-        comedia: data.direction === 'send',
-        appData: { direction: data.direction },
-      });
-      if (peer.closed) {
-        transport.close();
-        throw new InvalidStateError('peer left');
+      const release = peer.reserveTransport(data.direction);
+      let transport: types.PlainTransport<PeerTransportAppData>;
+      try {
+        transport = await room.router.createPlainTransport<PeerTransportAppData>({
+          listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
+          rtcpMux: true,
+          // A sending bot is recognised by its first packet; a receiving one says where it listens.
+          comedia: data.direction === 'send',
+          appData: { direction: data.direction },
+        });
+        adoptTransport(peer, transport);
+      } finally {
+        release();
       }
-      peer.transports.set(transport.id, transport);
       return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort };
     },
 
@@ -252,17 +256,22 @@ export class Session {
       const { room, peer } = this.#joined();
       const transport = peer.transport(data.transportId);
       if (transport.appData.direction !== 'send') throw new InvalidStateError('produce needs a send transport');
-      if (peer.producers.size >= this.#host.limits.maxProducersPerPeer) throw new InvalidStateError('too many producers');
-      const producer = await transport.produce<ProducerAppData>({
-        kind: data.kind,
-        rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-        appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
-      });
-      if (peer.closed) {
-        producer.close();
-        throw new InvalidStateError('peer left');
+      const release = peer.reserveProducer(this.#host.limits.maxProducersPerPeer);
+      let producer: types.Producer<ProducerAppData>;
+      try {
+        producer = await transport.produce<ProducerAppData>({
+          kind: data.kind,
+          rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
+          appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
+        });
+        if (peer.closed) {
+          producer.close();
+          throw new InvalidStateError('peer left');
+        }
+        peer.producers.set(producer.id, producer);
+      } finally {
+        release();
       }
-      peer.producers.set(producer.id, producer);
       producer.on('transportclose', () => peer.producers.delete(producer.id));
       room.onNewProducer(peer, producer);
       return { producerId: producer.id };
@@ -366,8 +375,11 @@ export class Session {
   }
 }
 
-/** WebRTC or plain: a peer has at most four transports and one receive transport. */
-function checkNewTransport(peer: Peer, direction: 'send' | 'recv'): void {
-  if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
-  if (direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+/** A transport made for `peer` joins it, unless the peer left while it was made. */
+function adoptTransport(peer: Peer, transport: types.Transport<PeerTransportAppData>): void {
+  if (peer.closed) {
+    transport.close();
+    throw new InvalidStateError('peer left');
+  }
+  peer.transports.set(transport.id, transport);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { joinRoom, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
-import { SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
+import { audioRtpParameters, SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
 
 // What the signaling fuzz (fuzz-signaling.test.ts) found, one case each: requests that crashed
 // the node, slipped past its limits, left rooms behind, or were blamed on the server.
@@ -39,6 +39,31 @@ describe('signaling abuse found by fuzzing', () => {
     m.close();
     producer.client.close();
     await bystanders.assertUnharmed();
+  });
+
+  it('holds pipelined transport requests to four transports and one receive transport', async () => {
+    // Before: every request passed the check before the first transport landed: 10 of 10.
+    const { client } = await joinRoom(node, 'pipelined-transports', 'P');
+    const directions = ['recv', 'send', 'recv', 'send', 'recv', 'send', 'send', 'send', 'recv', 'send'];
+    const answers = await Promise.all(directions.map((direction) => client.call('createWebRtcTransport', { direction })));
+    const made = directions.filter((_, i) => answers[i]!.ok);
+    assert.equal(made.length, 4);
+    assert.equal(made.filter((d) => d === 'recv').length, 1);
+    assert.ok(answers.filter((a) => !a.ok).every((a) => a.error?.code === 'invalid_state'));
+    const room = node.rooms().get('pipelined-transports' as never)!;
+    assert.equal((await room.router.dump()).transportIds.length, 4, 'the worker holds four, too');
+    client.close();
+  });
+
+  it('holds pipelined produce requests to maxProducersPerPeer', async () => {
+    const { client } = await joinRoom(node, 'pipelined-producers', 'P');
+    const send = await client.request('createWebRtcTransport', { direction: 'send' });
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.call('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: { ...(audioRtpParameters(500 + i) as object), mid: `a${i}` } })),
+    );
+    assert.equal(answers.filter((a) => a.ok).length, node.config.limits.maxProducersPerPeer);
+    assert.ok(answers.filter((a) => !a.ok).every((a) => a.error?.code === 'invalid_state' && /too many producers/.test(a.error.message)));
+    client.close();
   });
 
 });
