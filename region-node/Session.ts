@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import { BadRequestError, DrainingError, InvalidStateError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
 import { asPeerId, type RegionName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { parseRequest, type JoinResponse, type Method, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
+import { parseRequest, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room } from './Room.js';
@@ -148,8 +148,7 @@ export class Session {
         // The token first: a refused caller learns nothing of the room, not even that it exists.
         const grant = await this.#host.checkAccess(data.room, data.token);
         if (this.#host.draining) throw new DrainingError();
-        const room = await this.#host.getOrCreateRoom(data.room);
-        if (this.#closed) return {};
+        // The peer before the room: capabilities it cannot take must not leave a room behind.
         const peer = new Peer({
           id: asPeerId(randomUUID()),
           displayName: grant.name ?? data.displayName,
@@ -157,8 +156,9 @@ export class Session {
           rtpCapabilities: withoutDroppedExtensions(data.rtpCapabilities as unknown as types.RtpCapabilities),
           channel: this,
         });
-        const others = room.allPeers();
-        room.addPeer(peer);
+        const entered = await this.#enterRoom(data.room, peer);
+        if (!entered) return {};
+        const { room, others } = entered;
         this.#room = room;
         this.#peer = peer;
         room.once('@close', () => {
@@ -332,6 +332,32 @@ export class Session {
       return {};
     },
   };
+
+  /**
+   * Adds `peer` to the room, making the room if need be. A room closes when its last peer
+   * leaves, so one made here that the peer does not enter (the socket went meanwhile, the
+   * room refused it) is closed here, or it would stay open with nobody in it.
+   */
+  async #enterRoom(name: string, peer: Peer): Promise<{ room: Room; others: PeerInfo[] } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const room = await this.#host.getOrCreateRoom(name);
+      // Emptied and closed while this join waited (by its last peer, or by another join that
+      // gave up on it): the next call makes a new one.
+      if (room.closed && attempt < 3) continue;
+      if (this.#closed) {
+        room.closeIfEmpty();
+        return undefined;
+      }
+      const others = room.allPeers();
+      try {
+        room.addPeer(peer);
+      } catch (err) {
+        room.closeIfEmpty();
+        throw err;
+      }
+      return { room, others };
+    }
+  }
 
   #watchTransport(transport: types.WebRtcTransport<PeerTransportAppData>): void {
     const id = transport.id;

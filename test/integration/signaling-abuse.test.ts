@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { joinRoom, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
+import { eventually, joinRoom, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
 import { audioRtpParameters, SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
 
 // What the signaling fuzz (fuzz-signaling.test.ts) found, one case each: requests that crashed
@@ -64,6 +64,26 @@ describe('signaling abuse found by fuzzing', () => {
     assert.equal(answers.filter((a) => a.ok).length, node.config.limits.maxProducersPerPeer);
     assert.ok(answers.filter((a) => !a.ok).every((a) => a.error?.code === 'invalid_state' && /too many producers/.test(a.error.message)));
     client.close();
+  });
+
+  it('leaves no empty room behind a join it refuses, or a join whose socket went', async () => {
+    // Before: the room was made first and stayed open with nobody in it, router and all.
+    const refused = await SignalClient.connect(node.wsUrl);
+    const r = await refused.call('join', { room: 'never-entered', displayName: 'x', rtpCapabilities: { headerExtensions: 'not a list' } });
+    assert.equal(r.error?.code, 'bad_request');
+    assert.equal(node.rooms().has('never-entered' as never), false);
+    refused.close();
+
+    const gone = await SignalClient.connect(node.wsUrl);
+    gone.sendRaw(JSON.stringify({ id: 1, method: 'join', data: { room: 'hung-up', displayName: 'x', rtpCapabilities: {} } }));
+    gone.ws.terminate();
+    await gone.closed;
+    // A join to the same room right behind it still gets in (the room is made anew if needed).
+    const next = await joinRoom(node, 'hung-up', 'Next');
+    assert.deepEqual(node.rooms().get('hung-up' as never)?.counts(), { peers: 1, producers: 0, consumers: 0 });
+    next.client.close();
+    await eventually(() => !node.rooms().has('hung-up' as never), 'the room closes with its last peer');
+    assert.deepEqual([...node.rooms().keys()], [bystanders.room]);
   });
 
 });
