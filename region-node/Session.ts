@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { types } from 'mediasoup';
-import { BadRequestError, DrainingError, InvalidStateError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
+import { errors as msErrors, type types } from 'mediasoup';
+import { BadRequestError, DrainingError, InvalidStateError, NotFoundError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
 import { asPeerId, type RegionName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { parseRequest, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
@@ -213,7 +213,7 @@ export class Session {
 
     connectWebRtcTransport: async (data) => {
       const { peer } = this.#joined();
-      await peer.webRtcTransport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters });
+      await refusedAsClientError(peer.webRtcTransport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
       return {};
     },
 
@@ -242,14 +242,14 @@ export class Session {
       const { room, peer } = this.#joined();
       const transport = peer.plainTransport(data.transportId);
       if (transport.appData.direction !== 'recv') throw new InvalidStateError('only a receive plain transport is connected');
-      await transport.connect({ ip: data.ip, port: data.port });
+      await refusedAsClientError(transport.connect({ ip: data.ip, port: data.port }));
       setImmediate(() => !peer.closed && room.onRecvTransport(peer));
       return {};
     },
 
     restartIce: async (data) => {
       const { peer } = this.#joined();
-      return { iceParameters: await peer.webRtcTransport(data.transportId).restartIce() };
+      return { iceParameters: await refusedAsClientError(peer.webRtcTransport(data.transportId).restartIce()) };
     },
 
     produce: async (data) => {
@@ -259,11 +259,13 @@ export class Session {
       const release = peer.reserveProducer(this.#host.limits.maxProducersPerPeer);
       let producer: types.Producer<ProducerAppData>;
       try {
-        producer = await transport.produce<ProducerAppData>({
-          kind: data.kind,
-          rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-          appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
-        });
+        producer = await refusedAsClientError(
+          transport.produce<ProducerAppData>({
+            kind: data.kind,
+            rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
+            appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
+          }),
+        );
         if (peer.closed) {
           producer.close();
           throw new InvalidStateError('peer left');
@@ -285,23 +287,23 @@ export class Session {
     },
 
     pauseProducer: async (data) => {
-      await this.#joined().peer.producer(data.producerId).pause();
+      await refusedAsClientError(this.#joined().peer.producer(data.producerId).pause());
       return {};
     },
 
     resumeProducer: async (data) => {
-      await this.#joined().peer.producer(data.producerId).resume();
+      await refusedAsClientError(this.#joined().peer.producer(data.producerId).resume());
       return {};
     },
 
     pauseConsumer: async (data) => {
-      await this.#joined().peer.consumer(data.consumerId).pause();
+      await refusedAsClientError(this.#joined().peer.consumer(data.consumerId).pause());
       return {};
     },
 
     resumeConsumer: async (data) => {
       const consumer = this.#joined().peer.consumer(data.consumerId);
-      await consumer.resume();
+      await refusedAsClientError(consumer.resume());
       // A fresh keyframe, so the new viewer does not wait for the next periodic one.
       if (consumer.kind === 'video') await consumer.requestKeyFrame().catch(() => undefined);
       return {};
@@ -309,10 +311,12 @@ export class Session {
 
     setConsumerPreferredLayers: async (data) => {
       const consumer = this.#joined().peer.consumer(data.consumerId);
-      await consumer.setPreferredLayers({
-        spatialLayer: data.spatialLayer,
-        ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
-      });
+      await refusedAsClientError(
+        consumer.setPreferredLayers({
+          spatialLayer: data.spatialLayer,
+          ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
+        }),
+      );
       return {};
     },
 
@@ -408,4 +412,23 @@ function adoptTransport(peer: Peer, transport: types.Transport<PeerTransportAppD
     throw new InvalidStateError('peer left');
   }
   peer.transports.set(transport.id, transport);
+}
+
+/**
+ * A mediasoup call made with what the client sent: when mediasoup or its worker refuses it
+ * (a MID in use, connect() twice, a codec the router lacks, an object closed meanwhile), the
+ * fault is the client's and its code says so; before, these went out as `internal` and were
+ * logged as errors at the client's will. A worker that died stays `internal`.
+ */
+async function refusedAsClientError<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof msErrors.WorkerClosedError || err instanceof OctomeshError) throw err;
+    if (err instanceof msErrors.NotFoundError) throw new NotFoundError(err.message);
+    if (err instanceof TypeError || err instanceof RangeError || err instanceof msErrors.UnsupportedError) throw new BadRequestError(err.message);
+    // What the worker refuses without a type of its own comes as a bare Error.
+    if (err instanceof Error && err.constructor === Error) throw new InvalidStateError(err.message);
+    throw err;
+  }
 }

@@ -86,4 +86,20 @@ describe('signaling abuse found by fuzzing', () => {
     assert.deepEqual([...node.rooms().keys()], [bystanders.room]);
   });
 
+  it("answers mediasoup's refusals with the client's code, not internal", async () => {
+    const { client } = await joinRoom(node, 'refusals', 'R');
+    const send = await client.request('createWebRtcTransport', { direction: 'send' });
+    const dtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+    await client.request('connectWebRtcTransport', { transportId: send.transportId, dtlsParameters });
+    const twice = await client.call('connectWebRtcTransport', { transportId: send.transportId, dtlsParameters });
+    assert.equal(twice.error?.code, 'invalid_state', twice.error?.message);
+    await client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(900) });
+    const sameMid = await client.call('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(901) });
+    assert.equal(sameMid.error?.code, 'invalid_state', sameMid.error?.message);
+    const h265 = { ...(videoRtpParameters(902) as object), mid: 'v', codecs: [{ mimeType: 'video/H265', payloadType: 110, clockRate: 90000, parameters: {}, rtcpFeedback: [] }] };
+    const unsupported = await client.call('produce', { transportId: send.transportId, kind: 'video', rtpParameters: h265 });
+    assert.equal(unsupported.error?.code, 'bad_request', unsupported.error?.message);
+    client.close();
+    await bystanders.assertUnharmed();
+  });
 });
