@@ -129,15 +129,17 @@ describe('signaling fuzz', () => {
         if (msg.ok === true) {
           stats.answeredOk++;
           const data = msg.data ?? {};
-          const request = typeof frame.payload === 'string' ? JSON.parse(frame.payload) : undefined;
-          const method = request?.method;
+          // The frame may be another one with the same id (see above): nothing in it is taken for granted.
+          const request = typeof frame.payload === 'string' ? (JSON.parse(frame.payload) as { method?: unknown; data?: { direction?: unknown } }) : undefined;
+          const method = String(request?.method);
+          const direction = request?.data?.direction;
           bump(stats.okByMethod, method);
           if (method === 'join') ctx.joined = true;
           else if (method === 'leave') Object.assign(ctx, { joined: false, sendTransports: [], recvTransports: [], plainTransports: [], producers: [], consumers: [] });
-          else if (method === 'createWebRtcTransport') own(request.data.direction === 'send' ? ctx.sendTransports : ctx.recvTransports, data.transportId);
+          else if (method === 'createWebRtcTransport') own(direction === 'send' ? ctx.sendTransports : ctx.recvTransports, data.transportId);
           else if (method === 'createPlainTransport') {
             own(ctx.plainTransports, data.transportId);
-            if (request.data.direction === 'send') ctx.sendTransports.push(data.transportId);
+            if (direction === 'send' && typeof data.transportId === 'string') ctx.sendTransports.push(data.transportId);
           } else if (method === 'produce') own(ctx.producers, data.producerId);
         } else if (msg.ok === false && STABLE_CODES.includes(msg.error?.code)) {
           bump(stats.answeredByCode, msg.error.code);
