@@ -69,9 +69,26 @@ const envelope = z.strictObject({ id, method: z.string().min(1).max(64), data: z
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function rejectPollution(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new BadRequestError(`forbidden key "${key}"`);
-  return value;
+/** Deeper than any real request (rtcpFeedback inside a codec inside rtpCapabilities is 7). */
+export const MAX_JSON_DEPTH = 16;
+
+/**
+ * Refuses pollution keys and deep nesting, walking with its own stack. A deep request must not
+ * reach what recurses on it later: mediasoup clones capabilities with structuredClone, which
+ * threw RangeError on ~2,000 nested objects (from a setImmediate, so it killed the process);
+ * JSON.parse's reviver overflowed likewise.
+ */
+function checkShape(raw: unknown): void {
+  const stack: [unknown, number][] = [[raw, 1]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) throw new BadRequestError(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) throw new BadRequestError(`forbidden key "${key}"`);
+      stack.push([(value as Record<string, unknown>)[key], depth + 1]);
+    }
+  }
 }
 
 function describe(error: z.ZodError): string {
@@ -88,15 +105,16 @@ function describe(error: z.ZodError): string {
 export function parseRequest(text: string, partialId: { id: RequestId | null } = { id: null }): Request {
   let raw: unknown;
   try {
-    raw = JSON.parse(text, rejectPollution);
-  } catch (err) {
-    if (err instanceof BadRequestError) throw err;
+    // Without a reviver: "__proto__" becomes an own key (checked below), not the prototype.
+    raw = JSON.parse(text);
+  } catch {
     throw new BadRequestError('malformed JSON');
   }
   if (typeof raw === 'object' && raw !== null && 'id' in raw) {
     const maybeId = id.safeParse((raw as { id: unknown }).id);
     if (maybeId.success) partialId.id = maybeId.data;
   }
+  checkShape(raw);
   const env = envelope.safeParse(raw);
   if (!env.success) throw new BadRequestError(describe(env.error));
   const { method } = env.data;

@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
 import type { PeerId, RegionName } from '../core/ids.js';
 import type { NotificationName, Notifications, PeerInfo } from '../core/protocol.js';
-import { NotFoundError } from '../core/errors.js';
+import { InvalidStateError, NotFoundError } from '../core/errors.js';
 
 /** How a Peer talks back to its browser; the Session implements it over the WebSocket. */
 export interface PeerChannel {
@@ -9,6 +9,9 @@ export interface PeerChannel {
 }
 
 export type TransportDirection = 'send' | 'recv';
+
+/** WebRTC or plain: a peer has at most this many transports, and one receive transport. */
+const MAX_TRANSPORTS = 4;
 
 export interface PeerTransportAppData extends types.AppData {
   direction: TransportDirection;
@@ -31,6 +34,11 @@ export class Peer {
   readonly consuming = new Set<string>();
   readonly #channel: PeerChannel;
   #closed = false;
+  // Transports and producers being made: counted from the check on, so that pipelined
+  // requests cannot all pass the limits before the first of them lands in its map.
+  #pendingTransports = 0;
+  #pendingRecv = 0;
+  #pendingProducers = 0;
 
   constructor(options: { id: PeerId; displayName: string; region: RegionName; rtpCapabilities: types.RtpCapabilities; channel: PeerChannel }) {
     this.id = options.id;
@@ -55,6 +63,27 @@ export class Peer {
 
   notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
     if (!this.#closed) this.#channel.notify(name, data);
+  }
+
+  /** Holds a place for a transport about to be made; throws InvalidStateError past the limits.
+   *  Call the returned release once the transport is in `transports` (or was not made). */
+  reserveTransport(direction: TransportDirection): () => void {
+    if (this.transports.size + this.#pendingTransports >= MAX_TRANSPORTS) throw new InvalidStateError('too many transports');
+    if (direction === 'recv' && (this.recvTransport || this.#pendingRecv > 0)) throw new InvalidStateError('a receive transport exists already');
+    const recv = direction === 'recv' ? 1 : 0;
+    this.#pendingTransports++;
+    this.#pendingRecv += recv;
+    return once(() => {
+      this.#pendingTransports--;
+      this.#pendingRecv -= recv;
+    });
+  }
+
+  /** The same for a producer, against the node's `maxProducersPerPeer`. */
+  reserveProducer(max: number): () => void {
+    if (this.producers.size + this.#pendingProducers >= max) throw new InvalidStateError('too many producers');
+    this.#pendingProducers++;
+    return once(() => this.#pendingProducers--);
   }
 
   transport(id: string): types.Transport<PeerTransportAppData> {
@@ -97,4 +126,13 @@ export class Peer {
     this.consumers.clear();
     this.consuming.clear();
   }
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
 }

@@ -104,6 +104,11 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     if (this.#peers.size === 0) this.#closeFor('empty');
   }
 
+  /** Closes a room that nobody entered (its join was given up); a room with peers goes on. */
+  closeIfEmpty(): void {
+    if (this.#peers.size === 0) this.#closeFor('empty');
+  }
+
   broadcast<N extends NotificationName>(name: N, data: Notifications[N], except?: Peer): void {
     for (const peer of this.#peers.values()) if (peer !== except) peer.notify(name, data);
   }
@@ -201,7 +206,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       onGone?.();
     };
     if (!transport || peer.consuming.has(producer.id) || producer.closed) return gone();
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: peer.rtpCapabilities })) return gone();
+    if (!canConsume(this.router, producer.id, peer.rtpCapabilities)) return gone();
     peer.consuming.add(producer.id);
     transport
       .consume({
@@ -286,5 +291,18 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.router.close();
     this.#log.info({ reason }, 'room closed');
     this.safeEmit('@close', reason);
+  }
+}
+
+/**
+ * Whether `peer` can receive `producerId`. The capabilities come from a client: mediasoup
+ * clones them before its own try, and whatever that throws must end here, not in the
+ * producer's request or in a setImmediate of someone else's session.
+ */
+function canConsume(router: types.Router, producerId: string, rtpCapabilities: types.RtpCapabilities): boolean {
+  try {
+    return router.canConsume({ producerId, rtpCapabilities });
+  } catch {
+    return false;
   }
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { types } from 'mediasoup';
-import { BadRequestError, DrainingError, InvalidStateError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
+import { errors as msErrors, type types } from 'mediasoup';
+import { BadRequestError, DrainingError, InvalidStateError, NotFoundError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
 import { asPeerId, type RegionName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { parseRequest, type IceServer, type JoinResponse, type Method, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
+import { parseRequest, type IceServer, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room } from './Room.js';
@@ -150,8 +150,7 @@ export class Session {
         // The token first: a refused caller learns nothing of the room, not even that it exists.
         const grant = await this.#host.checkAccess(data.room, data.token);
         if (this.#host.draining) throw new DrainingError();
-        const room = await this.#host.getOrCreateRoom(data.room);
-        if (this.#closed) return {};
+        // The peer before the room: capabilities it cannot take must not leave a room behind.
         const peer = new Peer({
           id: asPeerId(randomUUID()),
           displayName: grant.name ?? data.displayName,
@@ -159,8 +158,9 @@ export class Session {
           rtpCapabilities: withoutDroppedExtensions(data.rtpCapabilities as unknown as types.RtpCapabilities),
           channel: this,
         });
-        const others = room.allPeers();
-        room.addPeer(peer);
+        const entered = await this.#enterRoom(data.room, peer);
+        if (!entered) return {};
+        const { room, others } = entered;
         this.#room = room;
         this.#peer = peer;
         room.once('@close', () => {
@@ -184,25 +184,28 @@ export class Session {
 
     createWebRtcTransport: async (data) => {
       const { room, peer } = this.#joined();
-      checkNewTransport(peer, data.direction);
+      const release = peer.reserveTransport(data.direction);
       const o = this.#host.transportOptions;
-      const transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
-        webRtcServer: this.#host.webRtcServerFor(room),
-        enableUdp: !data.forceTcp,
-        enableTcp: true,
-        preferUdp: !data.forceTcp,
-        initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
-        iceConsentTimeout: 12,
-        appData: { direction: data.direction },
-      });
-      if (peer.closed) {
-        transport.close();
-        throw new InvalidStateError('peer left');
+      let transport: types.WebRtcTransport<PeerTransportAppData>;
+      try {
+        transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
+          webRtcServer: this.#host.webRtcServerFor(room),
+          enableUdp: !data.forceTcp,
+          enableTcp: true,
+          preferUdp: !data.forceTcp,
+          initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
+          iceConsentTimeout: 12,
+          appData: { direction: data.direction },
+        });
+        if (o.maxIncomingBitrate && data.direction === 'send') {
+          await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
+        }
+        // After the last await: a peer that left during any of them closed its transports
+        // already, and would never close this one.
+        adoptTransport(peer, transport);
+      } finally {
+        release();
       }
-      if (o.maxIncomingBitrate && data.direction === 'send') {
-        await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
-      }
-      peer.transports.set(transport.id, transport as types.Transport<PeerTransportAppData>);
       this.#watchTransport(transport);
       const response: TransportResponse = {
         transportId: transport.id,
@@ -218,7 +221,7 @@ export class Session {
 
     connectWebRtcTransport: async (data) => {
       const { peer } = this.#joined();
-      await peer.webRtcTransport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters });
+      await refusedAsClientError(peer.webRtcTransport(data.transportId).connect({ dtlsParameters: data.dtlsParameters as unknown as types.DtlsParameters }));
       return {};
     },
 
@@ -226,19 +229,20 @@ export class Session {
       const { room, peer } = this.#joined();
       const o = this.#host.transportOptions;
       if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
-      checkNewTransport(peer, data.direction);
-      const transport = await room.router.createPlainTransport<PeerTransportAppData>({
-        listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
-        rtcpMux: true,
-        // A sending bot is recognised by its first packet; a receiving one says where it listens.
-        comedia: data.direction === 'send',
-        appData: { direction: data.direction },
-      });
-      if (peer.closed) {
-        transport.close();
-        throw new InvalidStateError('peer left');
+      const release = peer.reserveTransport(data.direction);
+      let transport: types.PlainTransport<PeerTransportAppData>;
+      try {
+        transport = await room.router.createPlainTransport<PeerTransportAppData>({
+          listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
+          rtcpMux: true,
+          // A sending bot is recognised by its first packet; a receiving one says where it listens.
+          comedia: data.direction === 'send',
+          appData: { direction: data.direction },
+        });
+        adoptTransport(peer, transport);
+      } finally {
+        release();
       }
-      peer.transports.set(transport.id, transport);
       return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort };
     },
 
@@ -246,31 +250,38 @@ export class Session {
       const { room, peer } = this.#joined();
       const transport = peer.plainTransport(data.transportId);
       if (transport.appData.direction !== 'recv') throw new InvalidStateError('only a receive plain transport is connected');
-      await transport.connect({ ip: data.ip, port: data.port });
+      await refusedAsClientError(transport.connect({ ip: data.ip, port: data.port }));
       setImmediate(() => !peer.closed && room.onRecvTransport(peer));
       return {};
     },
 
     restartIce: async (data) => {
       const { peer } = this.#joined();
-      return { iceParameters: await peer.webRtcTransport(data.transportId).restartIce() };
+      return { iceParameters: await refusedAsClientError(peer.webRtcTransport(data.transportId).restartIce()) };
     },
 
     produce: async (data) => {
       const { room, peer } = this.#joined();
       const transport = peer.transport(data.transportId);
       if (transport.appData.direction !== 'send') throw new InvalidStateError('produce needs a send transport');
-      if (peer.producers.size >= this.#host.limits.maxProducersPerPeer) throw new InvalidStateError('too many producers');
-      const producer = await transport.produce<ProducerAppData>({
-        kind: data.kind,
-        rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-        appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
-      });
-      if (peer.closed) {
-        producer.close();
-        throw new InvalidStateError('peer left');
+      const release = peer.reserveProducer(this.#host.limits.maxProducersPerPeer);
+      let producer: types.Producer<ProducerAppData>;
+      try {
+        producer = await refusedAsClientError(
+          transport.produce<ProducerAppData>({
+            kind: data.kind,
+            rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
+            appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
+          }),
+        );
+        if (peer.closed) {
+          producer.close();
+          throw new InvalidStateError('peer left');
+        }
+        peer.producers.set(producer.id, producer);
+      } finally {
+        release();
       }
-      peer.producers.set(producer.id, producer);
       producer.on('transportclose', () => peer.producers.delete(producer.id));
       room.onNewProducer(peer, producer);
       return { producerId: producer.id };
@@ -284,23 +295,23 @@ export class Session {
     },
 
     pauseProducer: async (data) => {
-      await this.#joined().peer.producer(data.producerId).pause();
+      await refusedAsClientError(this.#joined().peer.producer(data.producerId).pause());
       return {};
     },
 
     resumeProducer: async (data) => {
-      await this.#joined().peer.producer(data.producerId).resume();
+      await refusedAsClientError(this.#joined().peer.producer(data.producerId).resume());
       return {};
     },
 
     pauseConsumer: async (data) => {
-      await this.#joined().peer.consumer(data.consumerId).pause();
+      await refusedAsClientError(this.#joined().peer.consumer(data.consumerId).pause());
       return {};
     },
 
     resumeConsumer: async (data) => {
       const consumer = this.#joined().peer.consumer(data.consumerId);
-      await consumer.resume();
+      await refusedAsClientError(consumer.resume());
       // A fresh keyframe, so the new viewer does not wait for the next periodic one.
       if (consumer.kind === 'video') await consumer.requestKeyFrame().catch(() => undefined);
       return {};
@@ -308,10 +319,12 @@ export class Session {
 
     setConsumerPreferredLayers: async (data) => {
       const consumer = this.#joined().peer.consumer(data.consumerId);
-      await consumer.setPreferredLayers({
-        spatialLayer: data.spatialLayer,
-        ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
-      });
+      await refusedAsClientError(
+        consumer.setPreferredLayers({
+          spatialLayer: data.spatialLayer,
+          ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
+        }),
+      );
       return {};
     },
 
@@ -331,6 +344,32 @@ export class Session {
       return {};
     },
   };
+
+  /**
+   * Adds `peer` to the room, making the room if need be. A room closes when its last peer
+   * leaves, so one made here that the peer does not enter (the socket went meanwhile, the
+   * room refused it) is closed here, or it would stay open with nobody in it.
+   */
+  async #enterRoom(name: string, peer: Peer): Promise<{ room: Room; others: PeerInfo[] } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const room = await this.#host.getOrCreateRoom(name);
+      // Emptied and closed while this join waited (by its last peer, or by another join that
+      // gave up on it): the next call makes a new one.
+      if (room.closed && attempt < 3) continue;
+      if (this.#closed) {
+        room.closeIfEmpty();
+        return undefined;
+      }
+      const others = room.allPeers();
+      try {
+        room.addPeer(peer);
+      } catch (err) {
+        room.closeIfEmpty();
+        throw err;
+      }
+      return { room, others };
+    }
+  }
 
   #watchTransport(transport: types.WebRtcTransport<PeerTransportAppData>): void {
     const id = transport.id;
@@ -374,8 +413,30 @@ export class Session {
   }
 }
 
-/** WebRTC or plain: a peer has at most four transports and one receive transport. */
-function checkNewTransport(peer: Peer, direction: 'send' | 'recv'): void {
-  if (peer.transports.size >= 4) throw new InvalidStateError('too many transports');
-  if (direction === 'recv' && peer.recvTransport) throw new InvalidStateError('a receive transport exists already');
+/** A transport made for `peer` joins it, unless the peer left while it was made. */
+function adoptTransport(peer: Peer, transport: types.Transport<PeerTransportAppData>): void {
+  if (peer.closed) {
+    transport.close();
+    throw new InvalidStateError('peer left');
+  }
+  peer.transports.set(transport.id, transport);
+}
+
+/**
+ * A mediasoup call made with what the client sent: when mediasoup or its worker refuses it
+ * (a MID in use, connect() twice, a codec the router lacks, an object closed meanwhile), the
+ * fault is the client's and its code says so; before, these went out as `internal` and were
+ * logged as errors at the client's will. A worker that died stays `internal`.
+ */
+async function refusedAsClientError<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof msErrors.WorkerClosedError || err instanceof OctomeshError) throw err;
+    if (err instanceof msErrors.NotFoundError) throw new NotFoundError(err.message);
+    if (err instanceof TypeError || err instanceof RangeError || err instanceof msErrors.UnsupportedError) throw new BadRequestError(err.message);
+    // What the worker refuses without a type of its own comes as a bare Error.
+    if (err instanceof Error && err.constructor === Error) throw new InvalidStateError(err.message);
+    throw err;
+  }
 }

@@ -1,7 +1,8 @@
+import assert from 'node:assert/strict';
 import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
-import { SignalClient } from './SignalClient.js';
+import { SignalClient, videoRtpParameters } from './SignalClient.js';
 import { eventually as poll, sleep } from '../../bench/harness.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
@@ -33,4 +34,45 @@ export { sleep };
 /** Polls `check` until it returns true or `timeoutMs` passes (tests wait 5 s unless told). */
 export function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   return poll(check, what, timeoutMs);
+}
+
+/** A call in progress that abuse elsewhere on the node must leave alone: A sends video, B watches it. */
+export interface BystanderCall {
+  a: SignalClient;
+  b: SignalClient;
+  room: string;
+  producerId: string;
+  consumerId: string;
+  /** The room, its counts, both sockets and the node's health are as they were. */
+  assertUnharmed(): Promise<void>;
+  close(): void;
+}
+
+export async function startBystanderCall(node: RegionNode, room = 'bystanders'): Promise<BystanderCall> {
+  const a = await joinRoom(node, room, 'A');
+  const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
+  const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: videoRtpParameters(777) });
+  const b = await joinRoom(node, room, 'B');
+  await b.client.request('createWebRtcTransport', { direction: 'recv' });
+  const nc = await b.client.waitFor('newConsumer');
+  await b.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
+  return {
+    a: a.client,
+    b: b.client,
+    room,
+    producerId,
+    consumerId: nc.data.consumerId,
+    async assertUnharmed() {
+      const r = node.rooms().get(room as never);
+      assert.ok(r && !r.closed, `the ${room} room is open`);
+      assert.deepEqual(r.counts(), { peers: 2, producers: 1, consumers: 1 });
+      await a.client.request('ping');
+      await b.client.request('ping');
+      assert.equal(node.health().ok, true);
+    },
+    close() {
+      a.client.close();
+      b.client.close();
+    },
+  };
 }

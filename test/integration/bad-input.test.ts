@@ -1,42 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { joinRoom, sleep, startTestNode } from '../helpers/node.js';
-import { SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
+import { joinRoom, sleep, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
+import { SignalClient } from '../helpers/SignalClient.js';
 
 // Every bad input gets a clear error (or a close with a reason), the process carries on, and a
 // call in progress on the same node is untouched: its producer and consumer stay open.
 describe('bad input on the signaling socket', () => {
   let node: RegionNode;
-  let bystanders: { a: SignalClient; b: SignalClient; producerId: string; consumerId: string };
+  let bystanders: BystanderCall;
 
   before(async () => {
     node = await startTestNode({ limits: { messagesPerSecond: 20, messageBurst: 40, maxMessageBytes: 16 * 1024 } as never });
-    const a = await joinRoom(node, 'bystanders', 'A');
-    const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
-    const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: videoRtpParameters(777) });
-    const b = await joinRoom(node, 'bystanders', 'B');
-    await b.client.request('createWebRtcTransport', { direction: 'recv' });
-    const nc = await b.client.waitFor('newConsumer');
-    await b.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
-    bystanders = { a: a.client, b: b.client, producerId, consumerId: nc.data.consumerId };
+    bystanders = await startBystanderCall(node);
   });
 
   after(() => {
-    bystanders.a.close();
-    bystanders.b.close();
+    bystanders.close();
     node.close();
   });
 
-  async function assertBystandersUnharmed(): Promise<void> {
-    const room = node.rooms().get('bystanders' as never);
-    assert.ok(room && !room.closed, 'the bystanders room is open');
-    assert.deepEqual(room.counts(), { peers: 2, producers: 1, consumers: 1 });
-    // Both sockets still answer requests.
-    await bystanders.a.request('ping');
-    await bystanders.b.request('ping');
-    assert.equal(node.health().ok, true);
-  }
+  const assertBystandersUnharmed = (): Promise<void> => bystanders.assertUnharmed();
 
   const cases: { name: string; frame: string; id: number | null; code: string; message?: RegExp }[] = [
     { name: 'malformed JSON', frame: '{"id":1,"method":', id: null, code: 'bad_request', message: /malformed JSON/ },
@@ -48,8 +32,8 @@ describe('bad input on the signaling socket', () => {
     { name: 'wrong type in data', frame: '{"id":4,"method":"join","data":{"room":5,"displayName":"x","rtpCapabilities":{}}}', id: 4, code: 'bad_request', message: /room/ },
     { name: 'unknown key in data', frame: '{"id":5,"method":"ping","data":{"extra":1}}', id: 5, code: 'bad_request' },
     { name: 'room name with a slash', frame: '{"id":6,"method":"join","data":{"room":"../etc","displayName":"x","rtpCapabilities":{}}}', id: 6, code: 'bad_request', message: /room/ },
-    { name: 'prototype pollution key', frame: '{"id":7,"method":"join","data":{"room":"r","displayName":"x","rtpCapabilities":{"__proto__":{"polluted":true}}}}', id: null, code: 'bad_request', message: /__proto__/ },
-    { name: 'constructor key', frame: '{"id":8,"method":"ping","data":{"constructor":{"prototype":{}}}}', id: null, code: 'bad_request' },
+    { name: 'prototype pollution key', frame: '{"id":7,"method":"join","data":{"room":"r","displayName":"x","rtpCapabilities":{"__proto__":{"polluted":true}}}}', id: 7, code: 'bad_request', message: /__proto__/ },
+    { name: 'constructor key', frame: '{"id":8,"method":"ping","data":{"constructor":{"prototype":{}}}}', id: 8, code: 'bad_request' },
     { name: 'produce before join', frame: '{"id":9,"method":"produce","data":{"transportId":"t","kind":"video","rtpParameters":{}}}', id: 9, code: 'invalid_state', message: /join/ },
     { name: 'chat before join', frame: '{"id":10,"method":"chat","data":{"text":"hi"}}', id: 10, code: 'invalid_state' },
     { name: 'leave before join', frame: '{"id":11,"method":"leave","data":{}}', id: 11, code: 'invalid_state' },

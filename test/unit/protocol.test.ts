@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestError, UnknownMethodError } from '../../core/errors.js';
-import { parseRequest } from '../../core/protocol.js';
+import { MAX_JSON_DEPTH, parseRequest } from '../../core/protocol.js';
 import { TokenBucket } from '../../core/TokenBucket.js';
 
 describe('parseRequest', () => {
@@ -16,6 +16,11 @@ describe('parseRequest', () => {
       assert.equal(parseRequest(JSON.stringify(g.frame)).method, g.method);
     });
   }
+
+  it('accepts the deepest real request: rtcpFeedback in a codec of the capabilities', () => {
+    const caps = { codecs: [{ mimeType: 'video/VP8', rtcpFeedback: [{ type: 'nack', parameter: '' }] }] };
+    assert.equal(parseRequest(JSON.stringify({ id: 1, method: 'join', data: { room: 'r', displayName: 'n', rtpCapabilities: caps } })).method, 'join');
+  });
 
   it('trims display names', () => {
     const r = parseRequest(JSON.stringify(good[0]!.frame));
@@ -32,6 +37,9 @@ describe('parseRequest', () => {
     { name: 'a bad produce kind', text: '{"id":1,"method":"produce","data":{"transportId":"t","kind":"data","rtpParameters":{}}}', error: BadRequestError, id: 1 },
     { name: 'an empty chat', text: '{"id":1,"method":"chat","data":{"text":""}}', error: BadRequestError, id: 1 },
     { name: 'a nested __proto__', text: '{"id":1,"method":"join","data":{"room":"r","displayName":"n","rtpCapabilities":{"a":{"__proto__":{}}}}}', error: BadRequestError },
+    { name: 'a constructor key at the top', text: '{"id":1,"method":"ping","constructor":{}}', error: BadRequestError, id: 1 },
+    { name: 'nesting deeper than MAX_JSON_DEPTH', text: `{"id":1,"method":"join","data":{"room":"r","displayName":"n","rtpCapabilities":{"x":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}}}`, error: BadRequestError, id: 1 },
+    { name: 'nesting far too deep for a recursive parser', text: `{"id":1,"method":"ping","data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`, error: BadRequestError, id: 1 },
     { name: 'an extra envelope key', text: '{"id":1,"method":"ping","data":{},"admin":true}', error: BadRequestError, id: 1 },
   ];
   for (const b of bad) {
