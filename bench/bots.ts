@@ -143,7 +143,8 @@ interface SsrcState {
  * one-way delay (now - send time in the payload stamp).
  */
 export class Sink {
-  readonly #sock: dgram.Socket;
+  readonly #socks: dgram.Socket[];
+  #next = 0;
   readonly ssrcs = new Map<number, SsrcState>();
   #window: Map<number, { from: number; to: number }> | undefined;
   delaysMs: number[] = [];
@@ -152,19 +153,31 @@ export class Sink {
   /** Called on an SSRC's first packet. */
   onFirst: ((ssrc: number, at: number) => void) | undefined;
 
-  private constructor(sock: dgram.Socket) {
-    this.#sock = sock;
-    sock.on('message', (msg) => this.#onPacket(msg));
+  private constructor(socks: dgram.Socket[]) {
+    this.#socks = socks;
+    for (const sock of socks) sock.on('message', (msg) => this.#onPacket(msg));
   }
 
-  static async create(): Promise<Sink> {
-    const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    return new Sink(sock);
+  /**
+   * Several sockets, not one: libuv reads at most 32 datagrams from a UDP socket per event-loop
+   * turn, so one socket drains ~32 × turns/s; at tens of thousands of packets a second the rest
+   * waits in the kernel buffer (seconds of false "latency") or is dropped there (false "loss").
+   * Subscribers are spread over the sockets (`nextPort`).
+   */
+  static async create(sockets = 16): Promise<Sink> {
+    const socks = await Promise.all(
+      Array.from({ length: sockets }, async () => {
+        const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        return sock;
+      }),
+    );
+    return new Sink(socks);
   }
 
-  get port(): number {
-    return this.#sock.address().port;
+  /** The port the next subscriber should send to (round robin over the sockets). */
+  nextPort(): number {
+    return this.#socks[this.#next++ % this.#socks.length]!.address().port;
   }
 
   #onPacket(msg: Buffer): void {
@@ -209,7 +222,7 @@ export class Sink {
   }
 
   close(): void {
-    this.#sock.close();
+    for (const sock of this.#socks) sock.close();
   }
 }
 
@@ -238,7 +251,7 @@ export class Subscriber {
     const caps = await signal.request('getRouterRtpCapabilities');
     await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
     const t = await signal.request('createPlainTransport', { direction: 'recv' });
-    await signal.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
+    await signal.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.nextPort() });
     return sub;
   }
 
