@@ -104,6 +104,11 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     if (this.#peers.size === 0) this.#closeFor('empty');
   }
 
+  /** For a room made for a client that left before joining it. */
+  closeIfEmpty(): void {
+    if (this.#peers.size === 0) this.#closeFor('empty');
+  }
+
   broadcast<N extends NotificationName>(name: N, data: Notifications[N], except?: Peer): void {
     for (const peer of this.#peers.values()) if (peer !== except) peer.notify(name, data);
   }

@@ -149,7 +149,14 @@ export class Session {
         const grant = await this.#host.checkAccess(data.room, data.token);
         if (this.#host.draining) throw new DrainingError();
         const room = await this.#host.getOrCreateRoom(data.room);
-        if (this.#closed) return {};
+        if (this.#closed) {
+          // The client vanished while its join made the room: a room nobody joins never
+          // closes (rooms close when their last peer leaves), and kept its router and its
+          // registry presence for good. Checked on the next turn: other joiners waiting on the
+          // same creation resume before it and are in by then.
+          setImmediate(() => room.closeIfEmpty());
+          return {};
+        }
         const peer = new Peer({
           id: asPeerId(randomUUID()),
           displayName: grant.name ?? data.displayName,
