@@ -26,7 +26,8 @@ export const newTally = (): ChurnTally => ({ attempts: 0, joins: 0, leaves: 0, d
 
 export interface ChurnOptions {
   nodes: readonly RegionNode[];
-  rooms: readonly string[];
+  /** The room of the next visit. */
+  room: () => string;
   sink: Sink;
   stayMs: readonly [number, number];
   /** Uniform in [0, 1): the soak's seeded generator. */
@@ -36,8 +37,6 @@ export interface ChurnOptions {
   /** Called with the room and node of every visit that set up, for the room-span figure. */
   onJoined?: (room: string, node: number) => void;
 }
-
-const pick = <T>(xs: readonly T[], r: number): T => xs[Math.floor(r * xs.length)]!;
 
 function countError(t: ChurnTally, err: unknown): void {
   const msg = (err as Error).message;
@@ -54,7 +53,7 @@ export async function churnBot(bot: number, o: ChurnOptions): Promise<void> {
   const t = o.tally;
   for (let visit = 0; !o.stopping(); visit++) {
     const exit = CHURN_EXITS[(bot + visit) % CHURN_EXITS.length]!;
-    const room = pick(o.rooms, o.random());
+    const room = o.room();
     const nodeIndex = Math.floor(o.random() * o.nodes.length);
     const node = o.nodes[nodeIndex]!;
     const publisher = o.random() < 0.5;

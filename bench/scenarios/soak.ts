@@ -56,7 +56,22 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
   // Fixed for the smoke test, so that a failure can be replayed with the same choices.
   const seed = ctx.tiny ? 7 : Date.now() % 2 ** 31;
   const random = seeded(seed);
-  const rooms = Array.from({ length: roomCount }, (_, r) => `soak-${r}`);
+  // Free rooms are retired now and then (a new name takes the slot), as real room names come
+  // and go: a room left behind under a retired name stays there for the end check to see,
+  // where under a name used again it would be closed by the next visitor's leave.
+  const anchoredRooms = Array.from({ length: anchored }, (_, r) => `soak-anchor-${r}`);
+  const generation = new Array<number>(roomCount - anchored).fill(0);
+  const slotName = (slot: number): string => `soak-${slot}.${generation[slot]}`;
+  const rooms = new Set([...anchoredRooms, ...generation.map((_, i) => slotName(i))]);
+  const nextRoom = (): string => {
+    const r = Math.floor(random() * roomCount);
+    if (r < anchored) return anchoredRooms[r]!;
+    const slot = r - anchored;
+    if (random() < 0.15) generation[slot]!++;
+    const name = slotName(slot);
+    rooms.add(name);
+    return name;
+  };
   const registry = new LocalRegistry();
   const nodes: RegionNode[] = [];
   const anchors: (Publisher | Subscriber)[] = [];
@@ -69,7 +84,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
   try {
     for (const [i, region] of REGIONS.entries()) nodes.push(await startBenchNode({ nodeId: `bench-soak-${i}`, region, registry }));
     const s = (sink = await Sink.create());
-    const take = (): Promise<ObjectSnapshot> => takeSnapshot(nodes, registry, rooms);
+    const take = (): Promise<ObjectSnapshot> => takeSnapshot(nodes, registry, [...rooms]);
     const record = async (phase: number): Promise<ObjectSnapshot> => {
       const snap = await take();
       samples.push({ phase, snap });
@@ -79,7 +94,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
     const idle = await record(PHASES.idle);
 
     for (let r = 0; r < anchored; r++) {
-      const room = rooms[r]!;
+      const room = anchoredRooms[r]!;
       const a = await Publisher.create(nodes[r % 3]!, room, `anchor-${r}-a`, { video: r === 0 });
       const b = await Publisher.create(nodes[(r + 1) % 3]!, room, `anchor-${r}-b`, { video: false });
       anchors.push(a, b);
@@ -98,7 +113,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
     churning = Array.from({ length: bots }, (_, i) =>
       churnBot(i, {
         nodes,
-        rooms,
+        room: nextRoom,
         sink: s,
         stayMs,
         random,
@@ -142,7 +157,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
     const peak: Record<string, number> = {};
     for (const { snap } of samples) for (const [k, v] of Object.entries(totals(snap))) peak[k] = Math.max(peak[k] ?? 0, v);
     const createdInChurn = (k: string): number => (after[`created.${k}`] ?? 0) - (base[`created.${k}`] ?? 0);
-    const spanned = rooms.slice(anchored).map((r) => roomSpan.get(r)?.size ?? 0);
+    const spanned = [...roomSpan].filter(([r]) => !anchoredRooms.includes(r)).map(([, set]) => set.size);
     const leaked = [...settled.diff.map((d) => `settled vs baseline: ${d}`), ...end.diff.map((d) => `end vs idle: ${d}`)];
     const rssGrowth = settled.snap.processRssBytes - baseline.processRssBytes;
     const workerGrowth = settled.snap.workersRssBytes - baseline.workersRssBytes;
@@ -211,6 +226,8 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
         bots,
         rooms: roomCount,
         anchoredRooms: anchored,
+        roomNamesUsed: rooms.size,
+        freeRooms: 'a free room slot takes a new name on 15 % of the visits to it (the old room empties and closes)',
         regions: REGIONS,
         stayMs,
         sampleEverySec: sampleMs / 1000,
