@@ -18,11 +18,13 @@ export interface ChurnTally {
   producersClosed: number;
   publishers: number;
   subscribers: number;
+  /** Unconnected WebRTC transports the visits opened besides their plain ones. */
+  webrtcTransports: number;
   /** Errors a visit got that it did not cause itself, by message. */
   errors: Map<string, number>;
 }
 
-export const newTally = (): ChurnTally => ({ attempts: 0, joins: 0, leaves: 0, drops: 0, earlyDrops: 0, producersClosed: 0, publishers: 0, subscribers: 0, errors: new Map() });
+export const newTally = (): ChurnTally => ({ attempts: 0, joins: 0, leaves: 0, drops: 0, earlyDrops: 0, producersClosed: 0, publishers: 0, subscribers: 0, webrtcTransports: 0, errors: new Map() });
 
 export interface ChurnOptions {
   nodes: readonly RegionNode[];
@@ -46,8 +48,8 @@ function countError(t: ChurnTally, err: unknown): void {
 /**
  * One churning client, visit after visit until `stopping()`: a random room on a random node, as
  * a publisher (plain RTP, Opus-like, a quarter also VP8-like) or a subscriber (plain receive
- * transport into the shared sink), a random stay, then one of the exits, taken in turn so that
- * every bot takes all three.
+ * transport into the shared sink), sometimes with an extra WebRTC transport, a random stay,
+ * then one of the exits, taken in turn so that every bot takes all three.
  */
 export async function churnBot(bot: number, o: ChurnOptions): Promise<void> {
   const t = o.tally;
@@ -80,6 +82,11 @@ export async function churnBot(bot: number, o: ChurnOptions): Promise<void> {
     t.joins++;
     if (publisher) t.publishers++;
     else t.subscribers++;
+    // A WebRTC transport too, now and then, never connected (bots speak no ICE): it lives on
+    // the worker's WebRtcServer, and as a publisher's receive transport it gets consumers.
+    if (o.random() < 0.25) {
+      await client.signal.request('createWebRtcTransport', { direction: publisher ? 'recv' : 'send' }).then(() => t.webrtcTransports++, (err) => countError(t, err));
+    }
     o.onJoined?.(room, nodeIndex);
     if (client instanceof Publisher) client.start();
     await sleep(stay);

@@ -13,7 +13,7 @@ const PHASES = { idle: 0, baseline: 1, churn: 2, settled: 3, end: 4 } as const;
 const SETTLE_TIMEOUT_MS = 20_000;
 const MB = 2 ** 20;
 
-/** A small seeded generator (mulberry32): a run's choices can be replayed with its seed. */
+/** A small seeded generator (mulberry32), so a run's seed names its sequence of choices. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -53,7 +53,8 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
   const anchored = ctx.tiny ? 1 : 2;
   const stayMs: [number, number] = ctx.tiny ? [200, 1000] : [300, 3000];
   const sampleMs = Math.min(60_000, Math.max(1000, churnMs / 30));
-  // Fixed for the smoke test, so that a failure can be replayed with the same choices.
+  // Fixed for the smoke test: the same sequence of choices each run (which bot draws which
+  // still depends on timing), so a failure is easier to chase.
   const seed = ctx.tiny ? 7 : Date.now() % 2 ** 31;
   const random = seeded(seed);
   // Free rooms are retired now and then (a new name takes the slot), as real room names come
@@ -195,8 +196,8 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
       ok
         ? `objects back to baseline: yes. After the churn every node's rooms, peers, sockets, links, pipes and every worker's routers, transports, producers, consumers and data producers/consumers equal the baseline (${base['dump.routers']} routers, ${base['dump.transports']} transports, ${base['dump.producers']} producers, ${base['dump.consumers']} consumers), and after the anchors left they equal the idle nodes'`
         : `objects back to baseline: NO, ${leaked.length} counts differ: ${leaked.slice(0, 20).join('; ')}`,
-      `churn: ${round(churnedMs / 60_000, 2)} min, ${tally.attempts} visits, ${tally.joins} joins (${tally.publishers} publishers, ${tally.subscribers} subscribers), ${tally.leaves} leaves, ${tally.drops} drops after the stay, ${tally.earlyDrops} drops with a setup request in flight, ${tally.producersClosed} producers closed before leaving`,
-      `peak: ${peak['node.peers']} peers, ${peak['node.rooms']} rooms, ${peak['node.links']} links, ${peak['dump.transports']} transports (${peak['live.pipeTransports']} pipe), ${peak['dump.consumers']} consumers (${peak['live.pipeConsumers']} pipe); made during the churn: ${createdInChurn('pipeTransports')} pipe transports, ${createdInChurn('pipeConsumers')} pipe consumers, ${createdInChurn('routers')} routers`,
+      `churn: ${round(churnedMs / 60_000, 2)} min, ${tally.attempts} visits, ${tally.joins} joins (${tally.publishers} publishers, ${tally.subscribers} subscribers, ${tally.webrtcTransports} with an unconnected WebRTC transport too), ${tally.leaves} leaves, ${tally.drops} drops after the stay, ${tally.earlyDrops} drops with a setup request in flight, ${tally.producersClosed} producers closed before leaving`,
+      `peak: ${peak['node.peers']} peers, ${peak['node.rooms']} rooms, ${peak['node.links']} link ends, ${peak['dump.transports']} transports (${peak['live.pipeTransports']} pipe, ${peak['live.webrtcTransports']} WebRTC), ${peak['dump.consumers']} consumers (${peak['live.pipeConsumers']} pipe); made during the churn: ${createdInChurn('pipeTransports')} pipe transports, ${createdInChurn('pipeConsumers')} pipe consumers, ${createdInChurn('webrtcTransports')} WebRTC transports, ${createdInChurn('routers')} routers`,
       `memory, baseline -> settled: process RSS ${mb(baseline.processRssBytes)} -> ${mb(settled.snap.processRssBytes)} MB (${rssGrowth >= 0 ? '+' : ''}${mb(rssGrowth)} MB, ${pct(rssGrowth, baseline.processRssBytes)} %); workers RSS ${mb(baseline.workersRssBytes)} -> ${mb(settled.snap.workersRssBytes)} MB (${workerGrowth >= 0 ? '+' : ''}${mb(workerGrowth)} MB, ${pct(workerGrowth, baseline.workersRssBytes)} %). The process holds the three nodes' JS and every bot, so its RSS is not the nodes' alone`,
     ];
     if (errors.length) notes.push(`errors the bots got without causing them: ${errors.join('; ')}`);
