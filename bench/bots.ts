@@ -29,8 +29,12 @@ export interface NodeAddress {
   readonly wsUrl: string;
 }
 
-export async function joinAs(node: NodeAddress, room: string, name: string): Promise<{ signal: BenchSignal; peerId: string }> {
+/** Hands a bot's socket to the caller as soon as it is open, so that a soak can drop it mid-setup. */
+export type OnSignal = (signal: BenchSignal) => void;
+
+export async function joinAs(node: NodeAddress, room: string, name: string, onSignal?: OnSignal): Promise<{ signal: BenchSignal; peerId: string }> {
   const signal = await BenchSignal.connect(node.wsUrl);
+  onSignal?.(signal);
   const caps = await signal.request('getRouterRtpCapabilities');
   const join = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
   return { signal, peerId: join.peerId };
@@ -66,8 +70,8 @@ export class Publisher {
     });
   }
 
-  static async create(node: NodeAddress, room: string, name: string, opts: { video?: boolean } = {}): Promise<Publisher> {
-    const { signal } = await joinAs(node, room, name);
+  static async create(node: NodeAddress, room: string, name: string, opts: { video?: boolean; onSignal?: OnSignal } = {}): Promise<Publisher> {
+    const { signal } = await joinAs(node, room, name, opts.onSignal);
     const t = await signal.request('createPlainTransport', { direction: 'send' });
     const base = (Math.random() * 0x7fffffff) >>> 0;
     const ssrcs: [number, number] = [base, (base + 1) >>> 0];
@@ -237,9 +241,10 @@ export class Subscriber {
     this.startedAt = startedAt;
   }
 
-  static async create(node: NodeAddress, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void): Promise<Subscriber> {
+  static async create(node: NodeAddress, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void, onSignal?: OnSignal): Promise<Subscriber> {
     const t0 = performance.now();
     const signal = await BenchSignal.connect(node.wsUrl);
+    onSignal?.(signal);
     const sub = new Subscriber(signal, t0);
     signal.onNotification((name, data) => {
       if (name !== 'newConsumer') return;

@@ -15,6 +15,13 @@ export const FIGURE_SOURCES: Record<string, [scenario: string, figure: string]> 
   joinP95Ms: ['join', 'joinP95Ms'],
 };
 
+/** Figures of opt-in scenarios: listed only when the scenario ran, so a default run's figures stay as they were. */
+export const OPT_IN_FIGURE_SOURCES: Record<string, [scenario: string, figure: string]> = {
+  soakObjectsBackToBaseline: ['soak', 'soakObjectsBackToBaseline'],
+  soakRssGrowthPct: ['soak', 'soakRssGrowthPct'],
+  soakWorkersRssGrowthPct: ['soak', 'soakWorkersRssGrowthPct'],
+};
+
 export interface RunReport {
   startedAt: string;
   finishedAt: string;
@@ -44,7 +51,8 @@ function pkgVersion(name: string): string {
 export function buildReport(startedAt: Date, quick: boolean, results: Map<string, ScenarioResult | { error: string }>, skipped: Map<string, string>): RunReport {
   const figures: Record<string, number | null> = {};
   const missing: Record<string, string> = {};
-  for (const [key, [scenario, fig]] of Object.entries(FIGURE_SOURCES)) {
+  const optIn = Object.entries(OPT_IN_FIGURE_SOURCES).filter(([, [scenario]]) => results.has(scenario));
+  for (const [key, [scenario, fig]] of [...Object.entries(FIGURE_SOURCES), ...optIn]) {
     const r = results.get(scenario);
     if (!r) {
       figures[key] = null;
@@ -109,6 +117,12 @@ export function writeReport(r: RunReport, root: string): string {
   if (route && !('error' in route)) {
     const pts = (k: string): [number, number][] => route.steps.map((s, i) => [i + 1, (s[k] as number) ?? 0]);
     writeFileSync(path.join(dir, 'route-rps.svg'), lineChart({ title: 'route vs bare uWS: requests/s per round', xLabel: 'round', yLabel: 'requests/s', series: [{ label: '/api/route', points: pts('routeRps') }, { label: 'bare uWS', points: pts('bareRps') }] }));
+  }
+  const soak = r.scenarios['soak'];
+  if (soak && !('error' in soak)) {
+    const pts = (k: string): [number, number][] => soak.steps.filter((s) => s[k] !== null).map((s) => [s['minutes'] as number, s[k] as number]);
+    writeFileSync(path.join(dir, 'soak-rss.svg'), lineChart({ title: 'soak: resident memory', xLabel: 'minutes since start (churn between the first and last two points)', yLabel: 'MB', series: [{ label: 'bench process (3 nodes + bots)', points: pts('processRssMb') }, { label: 'JS heap used', points: pts('heapUsedMb') }, { label: 'mediasoup workers (sum of 3)', points: pts('workersRssMb') }] }));
+    writeFileSync(path.join(dir, 'soak-objects.svg'), lineChart({ title: 'soak: objects on the three nodes', xLabel: 'minutes since start', yLabel: 'count', series: [{ label: 'peers', points: pts('peers') }, { label: 'transports', points: pts('transports') }, { label: 'pipe transports', points: pts('pipeTransports') }, { label: 'consumers', points: pts('consumers') }, { label: 'routers', points: pts('routers') }] }));
   }
   writeFileSync(path.join(root, 'latest.json'), JSON.stringify({ ...r, resultsDir: path.relative(root, dir) }, null, 2) + '\n');
   return dir;

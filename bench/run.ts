@@ -3,6 +3,7 @@ import { fanout } from './scenarios/fanout.js';
 import { join } from './scenarios/join.js';
 import { relay } from './scenarios/relay.js';
 import { route } from './scenarios/route.js';
+import { soak } from './scenarios/soak.js';
 import type { ScenarioContext, ScenarioResult } from './scenarios/types.js';
 
 export const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
@@ -11,7 +12,11 @@ export const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<Scenari
   route,
   relay,
   join,
+  soak,
 };
+
+/** Run only when named (not by `all`, the default, or --quick): they take minutes. */
+export const OPT_IN: ReadonlySet<string> = new Set(['soak']);
 
 /** Scenarios named in the brief but not built; reported as null figures with this reason. */
 export const NOT_BUILT: Record<string, string> = {

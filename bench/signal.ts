@@ -6,6 +6,7 @@ export class BenchSignal {
   #next = 1;
   readonly #pending = new Map<number, { resolve: (d: any) => void; reject: (e: Error) => void }>();
   readonly #listeners: ((name: string, data: any) => void)[] = [];
+  #dropAfter = 0;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -48,7 +49,18 @@ export class BenchSignal {
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
       this.ws.send(JSON.stringify({ id, method, data }));
+      if (this.#dropAfter > 0 && --this.#dropAfter === 0) this.drop();
     });
+  }
+
+  /** Vanishes right after sending the n-th request from now: a client gone with a request in flight. */
+  dropAfterRequests(n: number): void {
+    this.#dropAfter = Math.max(0, Math.floor(n));
+  }
+
+  /** Gone without a close frame, as when a network or a browser dies: the server sees the TCP connection end. */
+  drop(): void {
+    this.ws.terminate();
   }
 
   onNotification(fn: (name: string, data: any) => void): void {

@@ -13,7 +13,7 @@ import { registerNodeMetrics } from './NodeMetrics.js';
 import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
 import { StaticFiles } from './StaticFiles.js';
-import { WorkerPool } from './WorkerPool.js';
+import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Registry } from '../core/registry/Registry.js';
@@ -52,6 +52,23 @@ export interface HealthReport {
   producers: number;
   consumers: number;
   workers: { index: number; pid: number; routers: number; alive: boolean }[];
+}
+
+/** What a node holds, for leak checks: its own maps, its links and pipes, its workers' objects. */
+export interface NodeObjects {
+  nodeId: string;
+  rooms: number;
+  /** Room creations in flight or done: equals `rooms` when nothing is being made. */
+  roomEntries: number;
+  peers: number;
+  producers: number;
+  consumers: number;
+  sockets: number;
+  links: number;
+  linksUp: number;
+  incomingPipes: number;
+  outgoingPipes: number;
+  workers: WorkerObjects[];
 }
 
 /**
@@ -320,6 +337,20 @@ export class RegionNode implements SessionHost {
       out.push({ room: room.id, links: await Promise.all((room.cascade?.links() ?? []).map((l) => l.stats())) });
     }
     return out;
+  }
+
+  async objectCounts(): Promise<NodeObjects> {
+    const c = this.#counts();
+    const relay = { links: 0, linksUp: 0, incomingPipes: 0, outgoingPipes: 0 };
+    for (const room of this.#openRooms.values()) {
+      for (const link of room.cascade?.links() ?? []) {
+        relay.links++;
+        if (link.up) relay.linksUp++;
+        relay.incomingPipes += link.incomingPipes().length;
+        relay.outgoingPipes += link.outgoingPipes().length;
+      }
+    }
+    return { nodeId: this.nodeId, ...c, roomEntries: this.#rooms.size, sockets: this.#sockets.size, ...relay, workers: await this.#pool.objectCounts() };
   }
 
   health(): HealthReport {

@@ -181,12 +181,15 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     peer.consuming.add(producerId);
     link.pipe(producerId).then(
       (pipeProducer) => {
+        peer.consuming.delete(producerId); // #consume marks it again, synchronously
+        // Retained and released also when the peer left meanwhile: only a release starts the
+        // pipe's grace period, so a pipe nobody released stayed open (media crossing to a
+        // node where nobody watched) until its producer closed.
+        link.retain(producerId);
         if (peer.closed || pipeProducer.closed) {
-          peer.consuming.delete(producerId);
+          link.release(producerId);
           return;
         }
-        peer.consuming.delete(producerId); // #consume marks it again, synchronously
-        link.retain(producerId);
         this.#consume(peer, pipeProducer, () => link.release(producerId));
       },
       (err: Error) => {

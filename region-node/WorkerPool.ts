@@ -1,6 +1,8 @@
 import { createWorker, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import type { Logger } from '../core/logger.js';
+import { MediaObjectTracker, type MediaObjectCounts, type WorkerDumpCounts } from './MediaObjects.js';
+import { residentBytes } from './processMemory.js';
 
 export interface WorkerPoolOptions {
   size: number;
@@ -18,6 +20,20 @@ export interface WorkerSlot {
   webRtcServer: types.WebRtcServer;
   /** Routers currently on this worker; the pool balances new rooms by this count. */
   routers: number;
+  readonly objects: MediaObjectTracker;
+}
+
+/** One worker's objects and memory, for leak checks (bench soak) and diagnostics. */
+export interface WorkerObjects {
+  index: number;
+  pid: number;
+  /** Resident memory now (/proc VmRSS); null off Linux. */
+  rssBytes: number | null;
+  /** getrusage high-water mark. */
+  maxRssBytes: number | null;
+  live: MediaObjectCounts;
+  worker: WorkerDumpCounts | null;
+  created: MediaObjectCounts;
 }
 
 export type WorkerPoolEvents = {
@@ -75,6 +91,8 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
       logLevel: o.logLevel,
       ...(o.workerBin ? { workerBin: o.workerBin } : {}),
     });
+    // Before anything is made on it, so that the tracker sees every object.
+    const objects = new MediaObjectTracker(worker);
     // mediasoup 3.27 closes its workers on the process's SIGTERM/SIGINT by itself, which would
     // kill every call the moment a drain begins. The node owns shutdown: it drains on SIGTERM
     // and closes the pool when done.
@@ -97,7 +115,7 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
       worker.close();
       throw err;
     }
-    const slot: WorkerSlot = { index, worker, webRtcServer, routers: 0 };
+    const slot: WorkerSlot = { index, worker, webRtcServer, routers: 0, objects };
     worker.on('died', (error) => this.#onDied(slot, error));
     this.#log.info({ worker: index, workerPid: worker.pid }, 'mediasoup worker started');
     return slot;
@@ -135,6 +153,16 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
       }
     }
     return out;
+  }
+
+  async objectCounts(): Promise<WorkerObjects[]> {
+    return Promise.all(
+      this.#slots.map(async (slot) => {
+        const w = slot.worker;
+        const [dump, ru] = await Promise.all([slot.objects.dump().catch(() => null), w.getResourceUsage().catch(() => null)]);
+        return { index: slot.index, pid: w.pid, rssBytes: residentBytes(w.pid), maxRssBytes: ru ? ru.ru_maxrss * 1024 : null, live: slot.objects.live(), worker: dump, created: slot.objects.created() };
+      }),
+    );
   }
 
   close(): void {

@@ -3,6 +3,8 @@ export interface ScenarioContext {
   /** Tiny configuration for the smoke test (seconds). */
   tiny?: boolean;
   log: (line: string) => void;
+  /** Soak length (--minutes); each scenario that lasts has its own default. */
+  minutes?: number;
 }
 
 export interface ScenarioResult {
@@ -13,4 +15,6 @@ export interface ScenarioResult {
   /** Rows for tables and charts. */
   steps: Record<string, number | null>[];
   notes: string[];
+  /** Raw data behind the figures, for results.json only. */
+  details?: Record<string, unknown>;
 }

@@ -87,6 +87,31 @@ describe('a call on one region node (real mediasoup worker, real uWS sockets)', 
     await eventually(() => !node.rooms().has('call-3' as never), 'room closes');
   });
 
+  it('a client that vanishes while its join makes the room leaves no room behind, and one joining with it gets in', async () => {
+    const slot = node.pool.slots[0]!;
+    const caps = await (await SignalClient.connect(node.wsUrl)).request('getRouterRtpCapabilities');
+    const join = (room: string): string => JSON.stringify({ id: 1, method: 'join', data: { room, displayName: 'gone', rtpCapabilities: caps } });
+    const vanish = async (room: string): Promise<void> => {
+      const c = await SignalClient.connect(node.wsUrl);
+      c.sendRaw(join(room));
+      c.ws.terminate(); // the join is on the wire; the socket is gone before the room is made
+    };
+    const made = slot.objects.created().routers;
+    await vanish('call-5');
+    await eventually(() => slot.objects.created().routers > made, 'the join made a router');
+    await eventually(() => !node.rooms().has('call-5' as never), 'the room nobody joined closes');
+    assert.equal(slot.objects.live().routers, 0);
+
+    // Joining together: the stayer's join makes the room, the vanisher's waits on it too.
+    const stayer = await SignalClient.connect(node.wsUrl);
+    const joining = stayer.request('join', { room: 'call-6', displayName: 'stays', rtpCapabilities: caps });
+    await vanish('call-6');
+    assert.ok((await joining).peerId);
+    assert.equal(node.rooms().get('call-6' as never)?.peers.size, 1);
+    stayer.close();
+    await eventually(() => !node.rooms().has('call-6' as never), 'room closes');
+  });
+
   it('a peer that vanishes (socket dropped) has its producers closed for everyone', async () => {
     const a = await joinRoom(node, 'call-4', 'Vanisher');
     const sendA = await a.client.request('createWebRtcTransport', { direction: 'send' });

@@ -128,6 +128,20 @@ describe('cascade: one room on three nodes (real workers, real gRPC, real pipes 
     assert.ok(linkTo(a, c)!.outgoingPipes().includes(dora.producerId));
   });
 
+  it('closes a pipe whose only watcher vanished while it was being made', async () => {
+    // The bystander keeps the room on B; nobody there watches Dora now. Each watcher drops a
+    // few ms after its receive transport is up, some while its pipe from A is in flight.
+    const fromA = linkTo(b, a)!;
+    assert.deepEqual(fromA.incomingPipes(), []);
+    for (let ms = 0; ms < 8; ms++) {
+      const w = await watcher(b, `Ghost${ms}`);
+      await new Promise((r) => setTimeout(r, ms));
+      w.client.ws.terminate();
+      w.sink.close();
+      await eventually(() => fromA.incomingPipes().length === 0 && linkTo(a, b)!.outgoingPipes().length === 0, `no pipe left after a watcher vanished ${ms} ms after connecting`);
+    }
+  });
+
   it('re-dials a link that breaks while both nodes live, and restores its pipes', async (t) => {
     const carol = clients[6]!;
     const doraId = linkTo(a, c)!.outgoingPipes()[0]!;
