@@ -1,23 +1,15 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { LocalRegistry } from '../core/registry/LocalRegistry.js';
-import type { NodeRecord } from '../core/registry/Registry.js';
-import { serveRegistry } from '../core/registry/serveRegistry.js';
-import { OCTOMESH_BIN } from '../cli/paths.js';
-import { eventually, sleep } from './harness.js';
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './harness.js';
+import { MESH_SPECS_ENV, type MeshCommand, type MeshReport, type NodeProcessSpec } from './meshHost.js';
 
 // Region nodes as separate processes, as on separate hosts: each has its own event loop, so a
-// storm of clients measures the node, not three nodes and the bots sharing one JS thread.
-// They share a registry this process owns (over IPC, as in `octomesh start`).
+// storm of clients measures the nodes, not three nodes and the bots sharing one JS thread.
 
-export interface NodeProcessSpec {
-  nodeId: string;
-  region: string;
-  latitude: number;
-  longitude: number;
-}
+export type { NodeProcessSpec };
+
+const MESH_HOST = fileURLToPath(new URL('./meshHost.js', import.meta.url));
 
 export interface NodeProcess {
   readonly nodeId: string;
@@ -33,83 +25,56 @@ export interface NodeProcesses {
   close(): Promise<void>;
 }
 
-// Bench limits: the defaults protect a public node from one client; here one machine plays
-// hundreds of clients, and pipes are released sooner so scenarios can end.
-const BENCH_CONFIG = {
-  limits: { maxPeersPerRoom: 5000, messagesPerSecond: 1000, messageBurst: 5000 },
-  relay: { pipeGraceSec: 1 },
-};
-
-/** Starts one region node process per spec (one worker, plain transports on, ephemeral ports). */
+/**
+ * Starts one region node process per spec (one worker, plain transports on, ephemeral ports).
+ * They are the children of a small host process that owns their registry, not of this one:
+ * the registry's traffic (room presence, watches) must not queue behind a thousand bots, as
+ * it would not in a real mesh (the cluster parent, or Consul, serves it).
+ */
 export async function startNodeProcesses(specs: readonly NodeProcessSpec[]): Promise<NodeProcesses> {
-  const registry = new LocalRegistry();
-  const dir = mkdtempSync(path.join(tmpdir(), 'octomesh-bench-'));
-  const configFile = path.join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(BENCH_CONFIG));
-  const procs: ChildProcess[] = [];
-  let records: NodeRecord[] = [];
-  const unwatch = registry.watchNodes((nodes) => (records = nodes));
+  const host = fork(MESH_HOST, [], {
+    execArgv: [],
+    env: { ...process.env, [MESH_SPECS_ENV]: JSON.stringify(specs) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
   const close = async (): Promise<void> => {
-    // SIGINT: stop at once (SIGTERM would drain).
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            p.kill('SIGINT');
-            setTimeout(() => p.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
-    unwatch();
-    registry.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    for (const spec of specs) {
-      const proc = fork(OCTOMESH_BIN, ['region-node'], {
-        // To profile the nodes: BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-        execArgv: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
-        env: {
-          PATH: process.env.PATH ?? '',
-          OCTOMESH_CONFIG: configFile,
-          OCTOMESH_REGION: spec.region,
-          OCTOMESH_NODE_ID: spec.nodeId,
-          OCTOMESH_LATITUDE: String(spec.latitude),
-          OCTOMESH_LONGITUDE: String(spec.longitude),
-          OCTOMESH_HTTP_PORT: '0',
-          OCTOMESH_RTC_PORT: '0',
-          OCTOMESH_WORKERS: '1',
-          OCTOMESH_RELAY_PORT: '0',
-          OCTOMESH_RELAY_SECRET: 'bench-secret',
-          OCTOMESH_PLAIN_TRANSPORTS: 'true',
-          OCTOMESH_DISCOVERY: 'local',
-          OCTOMESH_STATIC_DIR: '',
-          OCTOMESH_LOG_LEVEL: 'warn',
-          OCTOMESH_LOG_PRETTY: 'false',
-        },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      serveRegistry(proc, registry);
-      procs.push(proc);
+    if (host.exitCode === null && host.signalCode === null) {
+      host.send({ kind: 'close' } satisfies MeshCommand, () => undefined);
+      const killer = setTimeout(() => host.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
     }
-    await eventually(() => specs.every((s) => records.some((r) => r.id === s.nodeId)), 'bench region node processes registered', 30_000);
+  };
+  let started: { nodeId: string; wsUrl: string; pid: number }[];
+  try {
+    started = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('bench region node processes did not register within 40 s')), 40_000);
+      host.on('message', (m: MeshReport) => {
+        if (m.kind === 'ready') {
+          clearTimeout(timer);
+          resolve(m.nodes);
+        } else if (m.kind === 'failed') {
+          clearTimeout(timer);
+          reject(new Error(m.error));
+        }
+      });
+      void exited.then(() => reject(new Error('the bench mesh host exited before its nodes were up')));
+    });
   } catch (err) {
     await close();
     throw err;
   }
-  const nodes = specs.map((spec, i) => {
-    const record = records.find((r) => r.id === spec.nodeId)!;
-    const pid = procs[i]!.pid!;
+  const nodes = specs.map((spec) => {
+    const { wsUrl, pid } = started.find((n) => n.nodeId === spec.nodeId)!;
     let workerPid: number | undefined;
     return {
       nodeId: spec.nodeId,
       region: spec.region,
-      wsUrl: record.wsUrl,
+      wsUrl,
       pid,
       async cpuMs() {
-        workerPid ??= await workerPidOf(record.wsUrl);
+        workerPid ??= await workerPidOf(wsUrl);
         return { node: procCpuMs(pid), worker: workerPid ? procCpuMs(workerPid) : NaN };
       },
     };
