@@ -101,10 +101,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
     for (const link of this.#openLinks()) link.announcePeerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
-    if (this.#peers.size === 0) this.#closeFor('empty');
+    this.closeIfEmpty();
   }
 
-  /** Closes a room that nobody entered (its join was given up); a room with peers goes on. */
+  /** Closes the room once nobody is in it: after its last peer left, or a join that gave up on it. */
   closeIfEmpty(): void {
     if (this.#peers.size === 0) this.#closeFor('empty');
   }
@@ -300,9 +300,3 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.safeEmit('@close', reason);
   }
 }
-
-/**
- * Whether `peer` can receive `producerId`. The capabilities come from a client: mediasoup
- * clones them before its own try, and whatever that throws must end here, not in the
- * producer's request or in a setImmediate of someone else's session.
- */
