@@ -36,6 +36,8 @@ interface OctomeshHook {
   client: OctomeshClient;
   state: AppState;
   error?: string;
+  /** The server's stable code for `error` (e.g. `unauthorized`), when it came from the server. */
+  errorCode?: string;
   region: string | null;
   nodeId: string | null;
   peerId: string | null;
@@ -214,9 +216,14 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
     chatList.append(li);
     chatList.scrollTop = chatList.scrollHeight;
   };
-  const setState = (state: AppState, error?: string): void => {
+  const setState = (state: AppState, error?: unknown): void => {
     hook.state = state;
-    if (error !== undefined) hook.error = error;
+    if (error !== undefined) {
+      hook.error = error instanceof Error ? error.message : String(error);
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string') hook.errorCode = code;
+      else delete hook.errorCode;
+    }
     if (state === 'joining') setBadge('connecting…', 'joining');
     else if (state === 'reconnecting') setBadge('reconnecting…', 'reconnecting');
     else if (state === 'error') setBadge(`error: ${hook.error ?? 'unknown'}`, 'error');
@@ -245,12 +252,13 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
   client.on('joined', (self) => {
     Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId, route: self.route ?? null });
     delete hook.error;
+    delete hook.errorCode;
     setState('joined');
     setBadge(`${self.region} · ${self.nodeId}`, 'joined');
     local.region.textContent = self.region;
     renderSpans();
   });
-  client.on('error', (err) => setState('error', err.message));
+  client.on('error', (err) => setState('error', err));
   client.on('localMedia', ({ video }) => {
     local.video.srcObject = video ? new MediaStream([video]) : null;
     if (video) play(local.video);
@@ -339,7 +347,7 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
   renderButtons();
   setState('joining');
   client.join({ room, displayName, ...extra }).catch((err: unknown) => {
-    if (client.state === 'error') setState('error', err instanceof Error ? err.message : String(err));
+    if (client.state === 'error') setState('error', err);
   });
 }
 
