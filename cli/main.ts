@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { RoomName } from '../core/protocol.js';
@@ -28,6 +30,8 @@ commands:
   geo-router    run the geo-router alone (web app, /api/route, /api/regions, /admin/regions on
                 OCTOMESH_HTTP_PORT, default 8080), reading region nodes from Consul
                 (OCTOMESH_DISCOVERY=consul); takes the same --flags as region-node
+  bench         the load benchmarks, as \`npm run bench --\`: octomesh bench [SCENARIO ...|all] [--quick]
+                (fanout, crossing, route, relay, join; soak --minutes N on demand; see README)
   token         print a room token: octomesh token --room R [--name N] [--ttl 1h]
                 (HS256 with OCTOMESH_JWT_SECRET; '*' as the room admits every room)
   help          this text
@@ -52,6 +56,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'token':
       return runToken(argv.slice(1));
+    case 'bench':
+      return runBench(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
@@ -298,4 +304,17 @@ async function runGeoRouter(): Promise<number> {
   router.close();
   registry.close();
   return 0;
+}
+
+/** The bench is its own program (it exits when done): run it as a child, with this terminal. */
+function runBench(args: string[]): Promise<number> {
+  const cli = fileURLToPath(new URL('../bench/cli.js', import.meta.url));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: 'inherit' });
+    child.once('error', (err) => {
+      process.stderr.write(`octomesh: cannot start the bench: ${err.message}\n`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
 }
