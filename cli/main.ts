@@ -139,6 +139,16 @@ function configOrExit(defaults: DeepPartial<Config>): Config | undefined {
   }
 }
 
+/** The Consul registry of `discovery.*`; undefined (message written) when its address is bad. */
+function consulOrExit(config: Config, log: Logger): ConsulRegistry | undefined {
+  try {
+    return new ConsulRegistry({ address: config.discovery.consulAddress, token: process.env.CONSUL_HTTP_TOKEN, log: log.child({ registry: 'consul' }) });
+  } catch (err) {
+    process.stderr.write(`octomesh: config: discovery.consulAddress: ${(err as Error).message}\n`);
+    return undefined;
+  }
+}
+
 function routingOrExit(config: Config): RoutingSettings | undefined {
   try {
     return routingSettings(config.geo);
@@ -206,15 +216,10 @@ async function runRegionNode(): Promise<number> {
   const clusterChild = typeof process.send === 'function';
   const log = loggerFor(config, clusterChild ? config.nodeId : 'octomesh');
   let registry: Registry | undefined;
-  try {
-    registry = clusterChild
-      ? new IpcRegistry(process)
-      : config.discovery.backend === 'consul'
-        ? new ConsulRegistry({ address: config.discovery.consulAddress, token: process.env.CONSUL_HTTP_TOKEN, log: log.child({ registry: 'consul' }) })
-        : undefined;
-  } catch (err) {
-    process.stderr.write(`octomesh: config: discovery.consulAddress: ${(err as Error).message}\n`);
-    return 2;
+  if (clusterChild) registry = new IpcRegistry(process);
+  else if (config.discovery.backend === 'consul') {
+    registry = consulOrExit(config, log);
+    if (!registry) return 2;
   }
   let node: RegionNode;
   try {
@@ -272,13 +277,8 @@ async function runGeoRouter(): Promise<number> {
   const routing = routingOrExit(config);
   if (!routing) return 2;
   const log = loggerFor(config, 'geo-router');
-  let registry: Registry;
-  try {
-    registry = new ConsulRegistry({ address: config.discovery.consulAddress, token: process.env.CONSUL_HTTP_TOKEN, log: log.child({ registry: 'consul' }) });
-  } catch (err) {
-    process.stderr.write(`octomesh: config: discovery.consulAddress: ${(err as Error).message}\n`);
-    return 2;
-  }
+  const registry = consulOrExit(config, log);
+  if (!registry) return 2;
   let router: GeoRouter;
   try {
     router = await GeoRouter.start({

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createSocket } from 'node:dgram';
 import { eventually, sleep } from './node.js';
+import { freePort } from './ports.js';
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 /** coturn's relay ports: above Linux's ephemeral range (32768-60999), so no other socket has one. */
@@ -19,24 +19,6 @@ export interface Coturn {
   stop(): Promise<void>;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1 (coturn listens on both). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-      srv.on('error', reject);
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 /**
  * Debian's coturn on loopback with the TURN REST API (use-auth-secret), as deploy/coturn's

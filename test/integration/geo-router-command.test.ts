@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { FakeConsul } from '../helpers/fakeConsul.js';
 import { quickRegistry } from '../helpers/fakeConsulTools.js';
+import { freePort } from '../helpers/ports.js';
 import { eventually, sleep, startTestNode } from '../helpers/node.js';
 
 // `octomesh geo-router` as an operator runs it: its own process, region nodes found in Consul
@@ -18,17 +18,6 @@ const BIN = fileURLToPath(new URL('../../../bin/octomesh.js', import.meta.url));
 const LONDON = '212.58.244.22';
 const TOKYO = '203.178.141.194';
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** An address of this machine that is not loopback, to call from "another host". */
 function outsideAddress(): string | undefined {
