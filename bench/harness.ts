@@ -3,6 +3,15 @@ import { createLogger } from '../core/logger.js';
 import type { Registry } from '../core/registry/Registry.js';
 import { RegionNode } from '../region-node/RegionNode.js';
 
+/**
+ * What a bench node changes from the defaults: they protect a public node from one client; here
+ * one machine plays hundreds of clients, and pipes are released sooner so scenarios can end.
+ */
+export const BENCH_NODE_CONFIG = {
+  limits: { maxPeersPerRoom: 5000, messagesPerSecond: 1000, messageBurst: 5000 },
+  relay: { pipeGraceSec: 1 },
+} as const;
+
 /** A real region node in this process on ephemeral ports: one worker, plain transports on, silent. */
 export async function startBenchNode(opts: { nodeId: string; region?: string; registry: Registry; overrides?: DeepPartial<Config> }): Promise<RegionNode> {
   const config = loadConfig({
@@ -12,8 +21,8 @@ export async function startBenchNode(opts: { nodeId: string; region?: string; re
       region: opts.region ?? 'eu-west',
       http: { port: 0 },
       media: { workers: 1, rtcPort: 0, plainTransports: true },
-      relay: { port: 0, secret: 'bench-secret', pipeGraceSec: 1 },
-      limits: { maxPeersPerRoom: 5000, messagesPerSecond: 1000, messageBurst: 5000 },
+      relay: { port: 0, secret: 'bench-secret', ...BENCH_NODE_CONFIG.relay },
+      limits: BENCH_NODE_CONFIG.limits,
       log: { level: 'silent', pretty: 'false' },
       ...opts.overrides,
     } as DeepPartial<Config>,

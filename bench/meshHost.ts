@@ -6,7 +6,7 @@ import { OCTOMESH_BIN } from '../cli/paths.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
 import { serveRegistry } from '../core/registry/serveRegistry.js';
-import { eventually } from './harness.js';
+import { BENCH_NODE_CONFIG, eventually } from './harness.js';
 
 // A bench mesh's host process (forked by nodeProcesses.ts): owns the registry and forks one
 // region node process per spec, as `octomesh start` does, then waits for `close`.
@@ -23,18 +23,11 @@ export const MESH_SPECS_ENV = 'OCTOMESH_BENCH_MESH_SPECS';
 export type MeshCommand = { kind: 'close' };
 export type MeshReport = { kind: 'ready'; nodes: { nodeId: string; wsUrl: string; pid: number }[] } | { kind: 'failed'; error: string };
 
-// Bench limits: the defaults protect a public node from one client; here one machine plays
-// hundreds of clients, and pipes are released sooner so scenarios can end.
-const BENCH_CONFIG = {
-  limits: { maxPeersPerRoom: 5000, messagesPerSecond: 1000, messageBurst: 5000 },
-  relay: { pipeGraceSec: 1 },
-};
-
 async function hostMesh(specs: NodeProcessSpec[]): Promise<void> {
   const registry = new LocalRegistry();
   const dir = mkdtempSync(path.join(tmpdir(), 'octomesh-bench-'));
   const configFile = path.join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify(BENCH_CONFIG));
+  writeFileSync(configFile, JSON.stringify(BENCH_NODE_CONFIG));
   const procs: ChildProcess[] = [];
   let records: NodeRecord[] = [];
   const unwatch = registry.watchNodes((nodes) => (records = nodes));
