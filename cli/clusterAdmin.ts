@@ -1,13 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
+import { clientAddress, type TrustedProxies } from '../geo-router/ClientAddress.js';
 
 // Operators add and remove regions of the local cluster at run time:
 //   POST /admin/regions {name, lat, lon}   starts a region node for a new region
 //   DELETE /admin/regions/NAME             drains it (no new joins, calls may finish), then stops it
-// Only from loopback, or with `Authorization: Bearer <admin.token>`.
+// Only from a client on loopback, or with `Authorization: Bearer <admin.token>`. "On loopback"
+// is the client that routing sees (the trusted-proxy rule), not the socket's peer: behind
+// nginx or Caddy on the same host every socket peer is 127.0.0.1.
 
 export interface ClusterAdmin {
   addRegion(region: { name: string; latitude: number; longitude: number }): Promise<NodeRecord>;
@@ -36,22 +39,50 @@ function tokenMatches(header: string, token: string): boolean {
 
 type Json = (res: HttpResponse, status: number, body: unknown) => void;
 
-/** Loopback, or the admin token; answers 403 otherwise. */
-export function adminAllowed(res: HttpResponse, authorization: string, token: string, json: Json): boolean {
-  // X-Forwarded-For is deliberately not consulted: a header cannot make a caller local.
-  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-  if (isLoopback(ip) || tokenMatches(authorization, token)) return true;
-  json(res, 403, { error: { code: 'unauthorized', message: 'admin routes need loopback or an admin token' } });
+/** Who may use the admin routes: the admin token, and the proxies whose X-Forwarded-For is believed. */
+export interface AdminGate {
+  token: string;
+  trusted: TrustedProxies;
+}
+
+/** Every value of one header, in order, joined with commas (a proxy may add its own header rather than extend one). */
+export function headerList(req: HttpRequest, name: string): string | undefined {
+  const values: string[] = [];
+  req.forEach((key, value) => {
+    if (key === name) values.push(value);
+  });
+  return values.length > 0 ? values.join(',') : undefined;
+}
+
+/**
+ * Whether the request's client is on this host, by the same rule routing uses: the socket's
+ * peer, or, when that peer is a trusted proxy, the right-most X-Forwarded-For entry it did not
+ * write itself. A proxy that forwards without X-Forwarded-For but says it forwarded (Forwarded,
+ * X-Real-IP) leaves the client unknown, and an unknown client is not local.
+ */
+export function adminClientIsLocal(socketAddress: string, headers: { forwardedFor?: string | undefined; forwarded?: string | undefined; realIp?: string | undefined }, trusted: TrustedProxies): boolean {
+  const client = clientAddress(socketAddress, headers.forwardedFor, trusted);
+  if (client === undefined || !isLoopback(client)) return false;
+  if (headers.forwardedFor === undefined && (headers.forwarded !== undefined || headers.realIp !== undefined)) return false;
+  return true;
+}
+
+/** A local client, or the admin token; answers 403 otherwise. Reads `req` at once (uWS invalidates it after the handler returns). */
+export function adminAllowed(res: HttpResponse, req: HttpRequest, gate: AdminGate, json: Json): boolean {
+  const socket = Buffer.from(res.getRemoteAddressAsText()).toString();
+  const local = adminClientIsLocal(socket, { forwardedFor: headerList(req, 'x-forwarded-for'), forwarded: headerList(req, 'forwarded'), realIp: headerList(req, 'x-real-ip') }, gate.trusted);
+  if (local || tokenMatches(req.getHeader('authorization'), gate.token)) return true;
+  json(res, 403, { error: { code: 'unauthorized', message: 'admin routes need a client on this host or the admin token' } });
   return false;
 }
 
-export function registerAdminRoutes(app: TemplatedApp, opts: { admin: ClusterAdmin; token: string; log: Logger; json: Json }): void {
+export function registerAdminRoutes(app: TemplatedApp, opts: { admin: ClusterAdmin; gate: AdminGate; log: Logger; json: Json }): void {
   const { admin, log, json } = opts;
 
-  const allowed = (res: HttpResponse, authorization: string): boolean => adminAllowed(res, authorization, opts.token, json);
+  const allowed = (res: HttpResponse, req: HttpRequest): boolean => adminAllowed(res, req, opts.gate, json);
 
   app.post('/admin/regions', (res, req) => {
-    if (!allowed(res, req.getHeader('authorization'))) return;
+    if (!allowed(res, req)) return;
     let aborted = false;
     res.onAborted(() => (aborted = true));
     readBody(res, MAX_BODY).then(
@@ -85,7 +116,7 @@ export function registerAdminRoutes(app: TemplatedApp, opts: { admin: ClusterAdm
   });
 
   app.del('/admin/regions/:name', (res, req) => {
-    if (!allowed(res, req.getHeader('authorization'))) return;
+    if (!allowed(res, req)) return;
     const name = req.getParameter(0) ?? '';
     if (!admin.hasRegion(name)) {
       json(res, 404, { error: { code: 'not_found', message: `no region ${name.slice(0, 64)}` } });

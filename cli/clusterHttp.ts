@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
-import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { HttpResponse, us_listen_socket } from 'uWebSockets.js';
 import type { NodeId, RegionName, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
 import type { RouteQuery } from '../geo-router/RouteApi.js';
 import { StaticFiles } from '../region-node/StaticFiles.js';
-import { clusterRouteApi, type RoutingSettings } from './routing.js';
-import { adminAllowed, registerAdminRoutes, type ClusterAdmin } from './clusterAdmin.js';
+import { TrustedProxies } from '../geo-router/ClientAddress.js';
+import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routing.js';
+import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './clusterAdmin.js';
 
 // The local cluster's front door on :8080: the web app, routing to a region node (the
 // geo-router's modules, cli/routing.ts), and the cluster's health.
@@ -36,6 +37,8 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
   const files = new StaticFiles(opts.staticDir);
   if (files.size === 0) log.warn({ dir: opts.staticDir }, 'no built web app found; run `npm run build`');
   const app = uWS.App();
+  // Admin routes trust X-Forwarded-For exactly as far as routing does.
+  const gate: AdminGate = { token: opts.adminToken ?? '', trusted: new TrustedProxies(opts.routing?.trustedProxies ?? CLUSTER_ROUTING.trustedProxies) };
 
   app.get('/healthz', (res) => {
     const nodes = view.nodes().map((n) => ({ id: n.id, region: n.region, wsUrl: n.wsUrl, pid: n.pid, draining: n.draining, peers: n.load.peers }));
@@ -50,7 +53,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
 
   // Node pids and addresses are for operators: the same gate as the admin routes that change things.
   app.get('/admin/regions', (res, req) => {
-    if (!adminAllowed(res, req.getHeader('authorization'), opts.adminToken ?? '', json)) return;
+    if (!adminAllowed(res, req, gate, json)) return;
     const nodes = view.nodes();
     const regions = new Map(view.regions.map((r) => [r.name as string, { name: r.name as string, lat: r.latitude, lon: r.longitude, nodes: [] as unknown[] }]));
     for (const n of nodes) {
@@ -69,7 +72,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
       room: req.getQuery('room') ?? '',
       region: req.getQuery('region') || undefined,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-      forwardedFor: forwardedFor(req),
+      forwardedFor: headerList(req, 'x-forwarded-for'),
     };
     let aborted = false;
     res.onAborted(() => (aborted = true));
@@ -84,7 +87,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     );
   });
 
-  if (opts.admin) registerAdminRoutes(app, { admin: opts.admin, token: opts.adminToken ?? '', log, json });
+  if (opts.admin) registerAdminRoutes(app, { admin: opts.admin, gate, log, json });
 
   app.get('/*', (res, req) => {
     const file = files.get(req.getUrl());
@@ -122,15 +125,6 @@ function json(res: HttpResponse, status: number, body: unknown): void {
   res.cork(() => {
     res.writeStatus(STATUS[status]!).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
   });
-}
-
-/** Every X-Forwarded-For header in order, as one list (a proxy may add its own header rather than extend one). */
-function forwardedFor(req: HttpRequest): string | undefined {
-  const values: string[] = [];
-  req.forEach((key, value) => {
-    if (key === 'x-forwarded-for') values.push(value);
-  });
-  return values.length > 0 ? values.join(',') : undefined;
 }
 
 function notFound(res: HttpResponse): void {

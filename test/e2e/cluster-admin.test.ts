@@ -13,8 +13,9 @@ interface Regions {
 // operator removes it: it drains (refuses new joins, lets the call finish) and goes.
 describe('adding and removing a region at run time (octomesh start)', () => {
   let cluster: Awaited<ReturnType<typeof startCluster>>;
+  const TOKEN = 'cluster-admin-token-0123456789';
   before(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster({ OCTOMESH_ADMIN_TOKEN: TOKEN });
   });
   after(async () => {
     await cluster?.stop();
@@ -24,6 +25,38 @@ describe('adding and removing a region at run time (octomesh start)', () => {
     const r = await fetch(`${cluster.base}${path}`);
     return { status: r.status, body: (await r.json()) as T };
   };
+
+  // The usual way to add HTTPS is nginx or Caddy on the same host: every request then comes
+  // from 127.0.0.1, and only X-Forwarded-For tells an Internet client from a local operator.
+  it('behind a proxy on this host, an Internet client needs the admin token on every admin route', async () => {
+    const fromInternet = { 'x-forwarded-for': '8.8.8.8' };
+    const bearer = { authorization: `Bearer ${TOKEN}` };
+    const names = async (): Promise<string[]> => (await get<Regions>('/admin/regions')).body.regions.map((x) => x.name).sort();
+    const before = await names();
+
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: fromInternet })).status, 403);
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: { ...fromInternet, authorization: 'Bearer wrong-token-0123456789abcd' } })).status, 403);
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: { forwarded: 'for=8.8.8.8' } })).status, 403);
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: { 'x-real-ip': '8.8.8.8' } })).status, 403);
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: { ...fromInternet, ...bearer } })).status, 200);
+    // A browser on this host, through the same proxy, is local.
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { headers: { 'x-forwarded-for': '127.0.0.1' } })).status, 200);
+
+    const body = JSON.stringify({ name: 'af-south', lat: -33.92, lon: 18.42 });
+    const refused = await fetch(`${cluster.base}/admin/regions`, { method: 'POST', headers: fromInternet, body });
+    assert.equal(refused.status, 403);
+    assert.deepEqual(await names(), before, 'no node was started');
+    const deleted = await fetch(`${cluster.base}/admin/regions/eu-west`, { method: 'DELETE', headers: fromInternet });
+    assert.equal(deleted.status, 403);
+    const euWest = (await get<Regions>('/admin/regions')).body.regions.find((x) => x.name === 'eu-west');
+    assert.equal(euWest?.nodes[0]?.draining, false, 'eu-west was not drained');
+
+    assert.equal((await fetch(`${cluster.base}/admin/regions`, { method: 'POST', headers: { ...fromInternet, ...bearer }, body })).status, 201);
+    assert.ok((await names()).includes('af-south'));
+    assert.equal((await fetch(`${cluster.base}/admin/regions/af-south`, { method: 'DELETE', headers: fromInternet })).status, 403);
+    assert.equal((await fetch(`${cluster.base}/admin/regions/af-south`, { method: 'DELETE', headers: { ...fromInternet, ...bearer } })).status, 200);
+    assert.deepEqual(await names(), before);
+  });
 
   it('POST /admin/regions starts a node that routing uses at once', async () => {
     const r = await fetch(`${cluster.base}/admin/regions`, { method: 'POST', body: JSON.stringify({ name: 'sa-east', lat: -23.55, lon: -46.63 }) });

@@ -95,6 +95,14 @@ describe('octomesh geo-router', () => {
     assert.notEqual(route.body.region, 'ap-northeast');
   });
 
+  it('behind a proxy on this host, shows /admin/regions to an Internet client only with the admin token', async () => {
+    assert.equal((await get(port, '/admin/regions', { 'x-forwarded-for': LONDON })).status, 403);
+    assert.equal((await get(port, '/admin/regions', { 'x-forwarded-for': LONDON, authorization: 'Bearer wrong-token-0123456789abc' })).status, 403);
+    assert.equal((await get(port, '/admin/regions', { 'x-forwarded-for': LONDON, authorization: `Bearer ${ADMIN_TOKEN}` })).status, 200);
+    assert.equal((await get(port, '/admin/regions', { 'x-real-ip': LONDON })).status, 403);
+    assert.equal((await get(port, '/admin/regions', { 'x-forwarded-for': '127.0.0.1' })).status, 200);
+  });
+
   it('routes each client to its nearest region, by the forwarded address', async () => {
     const fromLondon = await get(port, '/api/route?room=standup', { 'x-forwarded-for': LONDON });
     assert.equal(fromLondon.status, 200);
