@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
@@ -17,6 +17,9 @@ import { certificateWarning, readTlsFiles, type HttpTlsFiles, type TlsCertificat
 
 // As in region-node/RegionNode.ts: require, so the native addon is what runs.
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
+
+/** How long a replaced listener keeps accepting beside the new one. */
+const RETIRE_AFTER_MS = 100;
 
 /** Routes recorded once and replayed onto every app a reload makes (handlers are shared). */
 export function routeTable(): { app: TemplatedApp; replay: (target: TemplatedApp) => void } {
@@ -58,6 +61,8 @@ export class HttpListener {
   readonly #apps: TemplatedApp[] = [];
   readonly #watchers: FSWatcher[] = [];
   #socket: us_listen_socket | undefined;
+  /** Replaced listen sockets still open for a moment (see #retire). */
+  readonly #retiring = new Set<us_listen_socket>();
   #certificate: TlsCertificateInfo | undefined;
   #port = 0;
   #settleTimer: NodeJS.Timeout | undefined;
@@ -110,11 +115,16 @@ export class HttpListener {
     this.#socket = socket;
     this.#port = uWS.us_socket_local_port(socket);
     if (this.#tls && this.#opts.watchFiles !== false) this.#watch(this.#tls);
+    if (this.#tls && migrateRequestsOff()) {
+      this.#log.info('net.ipv4.tcp_migrate_req is 0: a certificate reload resets the few connections queued on the old listener at that instant; set it to 1 to move them to the new one');
+    }
   }
 
   /**
-   * Re-reads the certificate files and serves them to new connections. False (and an error
-   * logged) when the files are bad or the new listener cannot open: the old certificate stays.
+   * Re-reads the certificate files and serves them to new connections. True once the new
+   * listener is open (the old one closes RETIRE_AFTER_MS later; "certificate reloaded" is
+   * logged then). False (and an error logged) when the files are bad or the new listener
+   * cannot open: the old certificate stays.
    */
   reload(reason = 'reload'): boolean {
     if (this.#closed || !this.#tls || !this.#socket) return false;
@@ -140,12 +150,13 @@ export class HttpListener {
       this.#log.error({ reason, port: this.#port }, 'certificate reload failed, keeping the old certificate: cannot open a second listener on the port (a reload needs a fixed http.port, not 0)');
       return false;
     }
-    // New connections now reach both listeners; closing the old one leaves only the new.
-    uWS.us_listen_socket_close(this.#socket);
+    this.#retire(this.#socket, () => {
+      // Logged once the old listener is gone: from here on every new connection gets this certificate.
+      this.#log.info({ reason, subject: info.subject, serial: info.serialNumber, validTo: info.validTo.toISOString(), fingerprint256: info.fingerprint256 }, 'certificate reloaded');
+    });
     this.#socket = socket;
     this.#apps.push(app);
     this.#certificate = info;
-    this.#log.info({ reason, subject: info.subject, serial: info.serialNumber, validTo: info.validTo.toISOString(), fingerprint256: info.fingerprint256 }, 'certificate reloaded');
     this.#warnIfInvalid(info);
     return true;
   }
@@ -156,8 +167,27 @@ export class HttpListener {
     this.#closed = true;
     clearTimeout(this.#settleTimer);
     for (const w of this.#watchers) w.close();
+    for (const old of this.#retiring) uWS.us_listen_socket_close(old);
+    this.#retiring.clear();
     if (this.#socket) uWS.us_listen_socket_close(this.#socket);
     this.#socket = undefined;
+  }
+
+  // New connections now reach both listeners (the kernel spreads them), so the old one closes
+  // soon, but not at once: connections in its accept queue that uWS has not yet taken are reset
+  // when it closes. So it closes from a check-phase callback, right after a poll phase has
+  // taken what was queued. (Linux >= 5.14 with net.ipv4.tcp_migrate_req=1 moves the rest to
+  // the new listener instead of resetting them.)
+  #retire(old: us_listen_socket, closed: () => void): void {
+    this.#retiring.add(old);
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (!this.#retiring.delete(old)) return;
+        uWS.us_listen_socket_close(old);
+        closed();
+      });
+    }, RETIRE_AFTER_MS);
+    timer.unref();
   }
 
   #sslApp(files: HttpTlsFiles): TemplatedApp | undefined {
@@ -203,5 +233,14 @@ export class HttpListener {
     clearTimeout(this.#settleTimer);
     this.#settleTimer = setTimeout(() => this.reload('file change'), this.#opts.settleMs ?? 1000);
     this.#settleTimer.unref();
+  }
+}
+
+/** True when Linux would reset, not migrate, the accept queue of a closing SO_REUSEPORT listener. */
+function migrateRequestsOff(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '0';
+  } catch {
+    return false; // not Linux, or a kernel before 5.14: nothing to advise
   }
 }
