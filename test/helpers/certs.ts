@@ -57,6 +57,15 @@ export function installCert(c: { cert: Buffer | string; key: Buffer | string }, 
   renameSync(`${keyFile}.new`, keyFile);
 }
 
+/** A fresh folder holding `initial` as `names` (what a node's config names), for a test to replace. */
+export function liveCertFiles(initial: TestCert, names = { cert: 'tls.crt', key: 'tls.key' }): { certFile: string; keyFile: string } {
+  const dir = tempDir();
+  const certFile = path.join(dir, names.cert);
+  const keyFile = path.join(dir, names.key);
+  installCert(initial, certFile, keyFile);
+  return { certFile, keyFile };
+}
+
 /** The SHA-256 fingerprint a new TLS connection to 127.0.0.1:port is shown. */
 export function servedFingerprint(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

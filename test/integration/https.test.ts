@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../core/config.js';
 import { RegionNode } from '../../region-node/RegionNode.js';
-import { installCert, makeCert, servedFingerprint, tempDir, type TestCert } from '../helpers/certs.js';
+import { installCert, liveCertFiles, makeCert, servedFingerprint, tempDir, type TestCert } from '../helpers/certs.js';
 import { FakeConsul } from '../helpers/fakeConsul.js';
 import { capturingLogger } from '../helpers/fakeConsulTools.js';
 import { eventually } from '../helpers/node.js';
+import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { SignalClient } from '../helpers/SignalClient.js';
 
@@ -20,16 +19,7 @@ import { SignalClient } from '../helpers/SignalClient.js';
 // they run (SIGHUP and a change of the files), bad files at start and at reload. Real uWS,
 // real mediasoup, certificates from the openssl command, traffic on loopback only.
 
-const BIN = fileURLToPath(new URL('../../../bin/octomesh.js', import.meta.url));
 
-function runCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 function httpsGet(port: number, urlPath: string, ca: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -84,10 +74,7 @@ describe('HTTPS and WSS (http.tls)', () => {
   });
 
   it('a region node serves wss and https; a reload reaches new connections, open WebSockets live on, a bad file keeps the old certificate', async () => {
-    const dir = tempDir();
-    const certFile = path.join(dir, 'fullchain.pem');
-    const keyFile = path.join(dir, 'privkey.pem');
-    installCert(a, certFile, keyFile);
+    const { certFile, keyFile } = liveCertFiles(a, { cert: 'fullchain.pem', key: 'privkey.pem' });
     const port = await freePort(); // a reload opens a second listener: it needs a fixed port
     const { log, lines } = capturingLogger('debug');
     const config = loadConfig({
@@ -149,10 +136,7 @@ describe('HTTPS and WSS (http.tls)', () => {
   });
 
   it('`octomesh region-node` reloads on SIGHUP; its WebSocket survives', async () => {
-    const dir = tempDir();
-    const certFile = path.join(dir, 'tls.crt');
-    const keyFile = path.join(dir, 'tls.key');
-    installCert(a, certFile, keyFile);
+    const { certFile, keyFile } = liveCertFiles(a);
     const port = await freePort();
     const node = runCli(['region-node'], {
       OCTOMESH_NODE_ID: 'tls-cli-node',
@@ -167,8 +151,8 @@ describe('HTTPS and WSS (http.tls)', () => {
     });
     let client: SignalClient | undefined;
     try {
-      await eventually(() => node.output().includes('region node listening'), `node listening (output: ${node.output()})`, 30_000);
-      assert.ok(node.output().includes(`open https://127.0.0.1:${port}/?room=demo&name=you`), 'the start log prints the https URL');
+      // The start log's last line: the page to open, https with TLS.
+      await eventually(() => node.output().includes(`open https://127.0.0.1:${port}/?room=demo&name=you`), `node started (output: ${node.output()})`, 30_000);
       client = await SignalClient.connect(`wss://127.0.0.1:${port}/ws`, { ca: a.cert });
       assert.equal((await client.call('getRouterRtpCapabilities')).ok, true);
       installCert(b, certFile, keyFile);
@@ -203,10 +187,7 @@ describe('HTTPS and WSS (http.tls)', () => {
     });
 
     it('reloads on SIGHUP and on a change of the files; an open connection goes on', async () => {
-      const dir = tempDir();
-      const certFile = path.join(dir, 'tls.crt');
-      const keyFile = path.join(dir, 'tls.key');
-      installCert(a, certFile, keyFile);
+      const { certFile, keyFile } = liveCertFiles(a);
       const port = await freePort();
       const front = runCli(['geo-router'], frontEnv(port, certFile, keyFile));
       let conn: Awaited<ReturnType<typeof keepAliveConnection>> | undefined;
