@@ -28,6 +28,13 @@ export interface Advertised {
   pipeAddress: string;
   /** The interface address that stands in for a wildcard, and the keys it stands in for. */
   derived?: { address: string; interface: string; keys: string[] };
+  /** Listen keys advertised as a loopback address: fine on one host, unreachable from others. */
+  loopback: string[];
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1');
+  return h.startsWith('127.') || h === '::1' || h === 'localhost';
 }
 
 export function isWildcard(host: string): boolean {
@@ -77,7 +84,13 @@ export function advertisedAddresses(input: AdvertiseInput, interfaces: Interface
   }
   const orDerived = (host: string): string => (isWildcard(host) && derived ? derived.address : host);
   const announcedAddress = media.announcedAddress || (isWildcard(media.listenIp) && derived ? derived.address : '');
+  const loopback = [
+    !http.publicWsUrl && isLoopback(http.host) ? 'http.host' : '',
+    !relay.publicAddress && isLoopback(relay.host) ? 'relay.host' : '',
+    !announcedAddress && !relay.mediaAddress && isLoopback(media.listenIp) ? 'media.listenIp' : '',
+  ].filter(Boolean);
   return {
+    loopback,
     httpHost: orDerived(http.host),
     relayHost: orDerived(relay.host),
     announcedAddress,

@@ -140,6 +140,10 @@ export class RegionNode implements SessionHost {
       const d = advertised.derived;
       log.info({ address: d.address, interface: d.interface, for: d.keys }, `listening on a wildcard address: advertising ${d.address} (this host's only one); set ${d.keys.join(', ')} to override`);
     }
+    // Consul shares the record with every host; a loopback address in it reaches nobody there.
+    if (config.discovery.backend === 'consul' && advertised.loopback.length > 0) {
+      log.warn({ keys: advertised.loopback }, `${advertised.loopback.join(', ')} on loopback: nodes and browsers on other hosts cannot reach this node there`);
+    }
     const access = await RoomAccess.create(config.auth);
     if (access.open) log.info('rooms are open: no auth.jwtSecret, jwtPublicKeyFile or jwtJwksUrl is set');
     const pool = await WorkerPool.create(

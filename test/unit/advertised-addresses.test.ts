@@ -95,6 +95,18 @@ describe('advertisedAddresses', () => {
       want: { httpHost: '2001:db8::5' },
     },
     {
+      name: 'names every key still on loopback (a warning with Consul)',
+      in: input({ media: { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7' } }),
+      ifaces: TWO,
+      want: { loopback: ['http.host', 'relay.host'] },
+    },
+    {
+      name: 'the local default is loopback throughout',
+      in: input(),
+      ifaces: ONE,
+      want: { loopback: ['http.host', 'relay.host', 'media.listenIp'] },
+    },
+    {
       name: 'refuses a wildcard as the announced address',
       in: input({ media: { listenIp: '0.0.0.0', announcedAddress: '0.0.0.0' } }),
       ifaces: ONE,
