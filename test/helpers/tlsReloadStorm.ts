@@ -24,7 +24,7 @@ async function client(): Promise<void> {
         s.end();
         resolve();
       });
-      s.setTimeout(3000, () => {
+      s.setTimeout(10_000, () => {
         count('TIMEOUT');
         s.destroy();
         resolve();
