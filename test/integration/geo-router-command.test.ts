@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { FakeConsul } from '../helpers/fakeConsul.js';
 import { quickRegistry } from '../helpers/fakeConsulTools.js';
+import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { eventually, sleep, startTestNode } from '../helpers/node.js';
 
@@ -14,7 +13,6 @@ import { eventually, sleep, startTestNode } from '../helpers/node.js';
 // (the in-process fake agent; no real Consul installs here), routing by X-Forwarded-For from a
 // trusted proxy (loopback).
 
-const BIN = fileURLToPath(new URL('../../../bin/octomesh.js', import.meta.url));
 const LONDON = '212.58.244.22';
 const TOKYO = '203.178.141.194';
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -38,14 +36,6 @@ function get(port: number, path: string, headers: Record<string, string> = {}, h
   });
 }
 
-function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
 
 describe('octomesh geo-router', () => {
   let fake: FakeConsul;
