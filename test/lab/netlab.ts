@@ -48,7 +48,12 @@ export class NetLab {
     await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
     await sh('ip', ['addr', 'add', `${BRIDGE_ADDRESS}/24`, 'dev', BRIDGE]);
     await sh('ip', ['link', 'set', BRIDGE, 'up']);
-    for (const spec of specs) await lab.#addHost(spec);
+    try {
+      for (const spec of specs) await lab.#addHost(spec);
+    } catch (err) {
+      lab.close();
+      throw err;
+    }
     return lab;
   }
 
@@ -69,6 +74,7 @@ export class NetLab {
     await sh('ip', ['link', 'add', bridgePort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
     await sh('ip', ['link', 'set', bridgePort, 'master', BRIDGE, 'up']);
     const host: Host = { ...spec, pid, bridgePort };
+    this.#hosts.set(spec.name, host);
     await this.run(host.name, 'sh', ['-c', [
       'ip link set lo up',
       `ip addr add ${spec.address}/24 dev eth0`,
@@ -76,7 +82,6 @@ export class NetLab {
       // Packets from the WAN's TUN devices arrive on another interface than the bridge's route.
       'sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0',
     ].join(' && ')]);
-    this.#hosts.set(spec.name, host);
   }
 
   host(name: string): Host {
