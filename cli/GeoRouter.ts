@@ -1,4 +1,7 @@
+import os from 'node:os';
+import { frontUrl } from '../core/addresses.js';
 import type { RegionName } from '../core/ids.js';
+import type { HttpTlsFiles } from '../core/tlsFiles.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord, Registry, Unsubscribe } from '../core/registry/Registry.js';
 import { startClusterHttp, type ClusterHttp, type ClusterView } from './clusterHttp.js';
@@ -17,6 +20,8 @@ export interface GeoRouterOptions {
   routing: RoutingSettings;
   defaultRegion: RegionName;
   adminToken: string;
+  /** HTTPS with these files (config http.tls); plain HTTP when absent. */
+  tls?: HttpTlsFiles;
 }
 
 interface RegionInfo {
@@ -55,8 +60,8 @@ export class GeoRouter {
       for (const n of next) if (!regions.has(n.region)) regions.set(n.region, { name: n.region, latitude: n.latitude, longitude: n.longitude });
     });
     try {
-      const http = await startClusterHttp({ host: opts.host, port: opts.port, staticDir: opts.staticDir, view, log: opts.log, adminToken: opts.adminToken, routing: opts.routing });
-      opts.log.info({ url: `http://${opts.host}:${http.port}` }, 'geo-router listening');
+      const http = await startClusterHttp({ host: opts.host, port: opts.port, staticDir: opts.staticDir, view, log: opts.log, adminToken: opts.adminToken, routing: opts.routing, ...(opts.tls ? { tls: opts.tls } : {}) });
+      opts.log.info({ url: frontUrl(opts.host, http.port, http.secure, os.networkInterfaces(), os.hostname()) }, 'geo-router listening');
       return new GeoRouter(http, unwatch);
     } catch (err) {
       unwatch();
@@ -66,6 +71,11 @@ export class GeoRouter {
 
   get port(): number {
     return this.#http.port;
+  }
+
+  /** Serves the certificate files' current contents to new connections (SIGHUP). */
+  reloadTls(reason = 'SIGHUP'): boolean {
+    return this.#http.reloadTls(reason);
   }
 
   /** Stops listening and watching; the registry is the caller's to close. */

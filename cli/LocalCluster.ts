@@ -1,5 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { frontUrl } from '../core/addresses.js';
+import type { HttpTlsFiles } from '../core/tlsFiles.js';
 import type { Logger } from '../core/logger.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Unsubscribe } from '../core/registry/Registry.js';
@@ -26,6 +29,8 @@ export interface LocalClusterOptions {
   routing?: RoutingSettings;
   /** Where clients of unknown location go (and rooms nobody hosts, when pinned nowhere). */
   defaultRegion?: RegionName;
+  /** HTTPS for the front (config http.tls); the children read the same setting from the env. */
+  tls?: HttpTlsFiles;
 }
 
 interface Child {
@@ -83,8 +88,9 @@ export class LocalCluster implements ClusterAdmin {
       admin: this,
       adminToken: this.#opts.adminToken ?? '',
       ...(this.#opts.routing ? { routing: this.#opts.routing } : {}),
+      ...(this.#opts.tls ? { tls: this.#opts.tls } : {}),
     });
-    this.#log.info({ url: `http://${this.#opts.host}:${this.#http.port}` }, 'local cluster listening');
+    this.#log.info({ url: this.url }, 'local cluster listening');
 
     const ready = new Promise<void>((resolve, reject) => {
       this.#startFailed = reject;
@@ -118,6 +124,18 @@ export class LocalCluster implements ClusterAdmin {
       this.#startFailed = undefined;
     }
     this.#log.info({ nodes: this.#specs.map((s) => s.nodeId) }, 'local cluster ready');
+  }
+
+  /** The page people open: the front's address (a wildcard shown as this host's address). */
+  get url(): string {
+    if (!this.#http) return '';
+    return frontUrl(this.#opts.host, this.#http.port, this.#http.secure, os.networkInterfaces(), os.hostname());
+  }
+
+  /** SIGHUP: the front re-reads its certificate, and each running child is told to do the same. */
+  reloadTls(reason = 'SIGHUP'): void {
+    this.#http?.reloadTls(reason);
+    for (const c of this.#children) if (isRunning(c.proc)) c.proc.kill('SIGHUP');
   }
 
   hasRegion(name: string): boolean {

@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
-import type { HttpRequest, HttpResponse, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { HttpListener, routeTable } from '../core/HttpListener.js';
+import type { HttpTlsFiles } from '../core/tlsFiles.js';
 import type { NodeId, RegionName, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
@@ -10,9 +11,6 @@ import { adminAllowed, registerAdminRoutes, type ClusterAdmin } from './clusterA
 
 // The local cluster's front door on :8080: the web app, routing to a region node (the
 // geo-router's modules, cli/routing.ts), and the cluster's health.
-
-// As in region-node/RegionNode.ts: require, so the native addon is what runs.
-const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
 /** What the HTTP side reads from the cluster. */
 export interface ClusterView {
@@ -28,14 +26,19 @@ export interface ClusterView {
 
 export interface ClusterHttp {
   readonly port: number;
+  /** Serving HTTPS (config http.tls). */
+  readonly secure: boolean;
+  /** Re-reads the certificate files (SIGHUP); false when nothing changed or they are bad. */
+  reloadTls(reason?: string): boolean;
   close(): void;
 }
 
-export function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger; admin?: ClusterAdmin; adminToken?: string; routing?: RoutingSettings }): Promise<ClusterHttp> {
+export async function startClusterHttp(opts: { host: string; port: number; staticDir: string; view: ClusterView; log: Logger; admin?: ClusterAdmin; adminToken?: string; routing?: RoutingSettings; tls?: HttpTlsFiles }): Promise<ClusterHttp> {
   const { view, log } = opts;
   const files = new StaticFiles(opts.staticDir);
   if (files.size === 0) log.warn({ dir: opts.staticDir }, 'no built web app found; run `npm run build`');
-  const app = uWS.App();
+  // Recorded once, replayed onto each app a certificate reload makes (core/HttpListener.ts).
+  const { app, replay } = routeTable();
 
   app.get('/healthz', (res) => {
     const nodes = view.nodes().map((n) => ({ id: n.id, region: n.region, wsUrl: n.wsUrl, pid: n.pid, draining: n.draining, peers: n.load.peers }));
@@ -96,22 +99,13 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     else notFound(res);
   });
 
-  return new Promise((resolve, reject) => {
-    app.listen(opts.host, opts.port, (socket: us_listen_socket | false) => {
-      if (!socket) {
-        reject(new Error(`cannot listen on ${opts.host}:${opts.port} (in use or not permitted)`));
-        return;
-      }
-      let open = true;
-      resolve({
-        port: uWS.us_socket_local_port(socket),
-        close: () => {
-          if (open) uWS.us_listen_socket_close(socket);
-          open = false;
-        },
-      });
-    });
-  });
+  const listener = await HttpListener.listen({ host: opts.host, port: opts.port, tls: opts.tls, routes: replay, log });
+  return {
+    port: listener.port,
+    secure: listener.secure,
+    reloadTls: (reason) => listener.reload(reason),
+    close: () => listener.close(),
+  };
 }
 
 const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route', '/api/regions']);

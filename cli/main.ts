@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type DeepPartial } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { readTlsFiles } from '../core/tlsFiles.js';
 import { RoomName } from '../core/protocol.js';
 import { makeRoomToken, parseTtl } from './token.js';
 import { ENV_KEYS } from '../core/config.js';
@@ -139,6 +140,19 @@ function configOrExit(defaults: DeepPartial<Config>): Config | undefined {
   }
 }
 
+/** False (message written) when http.tls names files that are missing, unreadable or no certificate/key. */
+function httpsFilesOk(config: Config): boolean {
+  if (!config.http.tls.cert) return true;
+  try {
+    readTlsFiles(config.http.tls);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`octomesh: ${err.message}\n`);
+    return false;
+  }
+}
+
 /** The Consul registry of `discovery.*`; undefined (message written) when its address is bad. */
 function consulOrExit(config: Config, log: Logger): ConsulRegistry | undefined {
   try {
@@ -167,7 +181,7 @@ async function runLocalCluster(): Promise<number> {
   // Parsed here too, although the children parse it again: a typo in the operator's env
   // should stop one process with one message, not three.
   const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
-  if (!config) return 2;
+  if (!config || !httpsFilesOk(config)) return 2;
   const log = loggerFor(config, 'cluster');
   const routing = routingOrExit(config);
   if (!routing) return 2;
@@ -179,7 +193,11 @@ async function runLocalCluster(): Promise<number> {
     adminToken: config.admin.token,
     routing,
     defaultRegion: asRegionName(config.geo.defaultRegion),
+    ...(config.http.tls.cert ? { tls: config.http.tls } : {}),
   });
+  // Certificate renewals (certbot/Caddy deploy hooks, `systemctl reload`). Only with TLS: without
+  // it SIGHUP keeps its default meaning (the terminal went away: stop).
+  if (config.http.tls.cert) process.on('SIGHUP', () => cluster.reloadTls('SIGHUP'));
 
   let signalled = false;
   const stopped = new Promise<void>((resolve) => {
@@ -203,14 +221,14 @@ async function runLocalCluster(): Promise<number> {
     log.fatal((err as Error).message);
     return 1;
   }
-  log.info(`open http://127.0.0.1:${config.http.port}/?room=demo&name=you`);
+  log.info(`open ${cluster.url}`);
   await stopped;
   return 0;
 }
 
 async function runRegionNode(): Promise<number> {
   const config = configOrExit({});
-  if (!config) return 2;
+  if (!config || !httpsFilesOk(config)) return 2;
   // Forked by `octomesh start`: the registry is the parent's, over the IPC channel. A lone
   // node (no channel) uses Consul when discovery.backend says so, else keeps a private one.
   const clusterChild = typeof process.send === 'function';
@@ -233,7 +251,8 @@ async function runRegionNode(): Promise<number> {
     log.fatal({ err }, 'region node failed to start');
     return 1;
   }
-  if (!clusterChild) log.info(`open http://127.0.0.1:${node.port}/?room=demo&name=you`);
+  if (!clusterChild) log.info(`open ${node.pageUrl}`);
+  if (config.http.tls.cert) process.on('SIGHUP', () => node.reloadTls('SIGHUP'));
   let onParentGone = (): void => undefined;
   const code = await new Promise<number>((resolve) => {
     let stopping = false;
@@ -268,7 +287,7 @@ async function runRegionNode(): Promise<number> {
 
 async function runGeoRouter(): Promise<number> {
   const config = configOrExit({ http: { port: 8080, staticDir: WEB_APP_DIR } });
-  if (!config) return 2;
+  if (!config || !httpsFilesOk(config)) return 2;
   if (config.discovery.backend !== 'consul') {
     // With the embedded registry it would see no node at all: say so instead of routing nowhere.
     process.stderr.write('octomesh: config: discovery.backend: the geo-router finds region nodes in Consul; set OCTOMESH_DISCOVERY=consul (`octomesh start` runs its own geo-router)\n');
@@ -290,12 +309,18 @@ async function runGeoRouter(): Promise<number> {
       routing,
       defaultRegion: asRegionName(config.geo.defaultRegion),
       adminToken: config.admin.token,
+      ...(config.http.tls.cert ? { tls: config.http.tls } : {}),
     });
   } catch (err) {
     registry.close();
+    if (err instanceof ConfigError) {
+      process.stderr.write(`octomesh: ${err.message}\n`);
+      return 2;
+    }
     log.fatal((err as Error).message);
     return 1;
   }
+  if (config.http.tls.cert) process.on('SIGHUP', () => router.reloadTls('SIGHUP'));
   await new Promise<void>((resolve) => {
     // Nothing to drain: a route answer is one request; stop at the first signal.
     process.once('SIGTERM', () => resolve());

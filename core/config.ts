@@ -58,6 +58,14 @@ export const ConfigSchema = z.strictObject({
     publicWsUrl: z.string(),
     /** Folder of the built web app; empty serves no web app. */
     staticDir: z.string(),
+    /** HTTPS and WSS on this port: PEM files (a certificate chain and its key), both or neither.
+     *  Re-read on SIGHUP and when the files change (renewals). */
+    tls: z
+      .strictObject({ cert: z.string(), key: z.string() })
+      .superRefine((t, ctx) => {
+        if (t.cert && !t.key) ctx.addIssue({ code: 'custom', path: ['key'], message: 'set http.tls.key with http.tls.cert (or neither)' });
+        if (t.key && !t.cert) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'set http.tls.cert with http.tls.key (or neither)' });
+      }),
   }),
   media: z.strictObject({
     /** Number of mediasoup workers; 0 means one per CPU core. */
@@ -153,7 +161,7 @@ export const DEFAULT_CONFIG: Config = {
   nodeId: '',
   latitude: 51.51,
   longitude: -0.13,
-  http: { host: '127.0.0.1', port: 8080, publicWsUrl: '', staticDir: '' },
+  http: { host: '127.0.0.1', port: 8080, publicWsUrl: '', staticDir: '', tls: { cert: '', key: '' } },
   media: {
     workers: 0,
     rtcPort: 40000,
@@ -202,6 +210,8 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_HTTP_PORT: { path: 'http.port', type: 'number' },
   OCTOMESH_PUBLIC_WS_URL: { path: 'http.publicWsUrl', type: 'string' },
   OCTOMESH_STATIC_DIR: { path: 'http.staticDir', type: 'string' },
+  OCTOMESH_TLS_CERT: { path: 'http.tls.cert', type: 'string' },
+  OCTOMESH_TLS_KEY: { path: 'http.tls.key', type: 'string' },
   OCTOMESH_WORKERS: { path: 'media.workers', type: 'number' },
   OCTOMESH_RTC_PORT: { path: 'media.rtcPort', type: 'number' },
   OCTOMESH_LISTEN_IP: { path: 'media.listenIp', type: 'string' },

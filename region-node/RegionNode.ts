@@ -1,6 +1,10 @@
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import type { types } from 'mediasoup';
-import type { HttpResponse, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { HttpResponse, WebSocket } from 'uWebSockets.js';
+import { advertisedAddresses, pageUrlFor, urlHost, type Advertised } from '../core/addresses.js';
+import { HttpListener, routeTable } from '../core/HttpListener.js';
+import { readTlsFiles } from '../core/tlsFiles.js';
 import type { Config } from '../core/config.js';
 import { workerCount } from '../core/config.js';
 import { asNodeId, asRegionName, asRoomId, type NodeId, type RegionName, type RoomId } from '../core/ids.js';
@@ -89,7 +93,8 @@ export class RegionNode implements SessionHost {
   readonly #static: StaticFiles;
   readonly #capsRouterCaps: types.RtpCapabilities;
   readonly #transfer = { foldedIn: 0, foldedOut: 0, live: new Map<string, { in: number; out: number }>() };
-  #listenSocket: us_listen_socket | undefined;
+  #http: HttpListener | undefined;
+  readonly #advertised: Advertised;
   #relay: RelayServer | undefined;
   readonly #dialer: RelayDialer;
   readonly #relayCredentials: RelayCredentials | undefined;
@@ -99,8 +104,9 @@ export class RegionNode implements SessionHost {
   #closed = false;
   #loadTimer: NodeJS.Timeout | undefined;
 
-  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined, access: RoomAccess) {
+  private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined, access: RoomAccess, advertised: Advertised) {
     this.#access = access;
+    this.#advertised = advertised;
     this.config = config;
     this.registry = registry;
     this.region = asRegionName(config.region);
@@ -127,6 +133,13 @@ export class RegionNode implements SessionHost {
   static async start(config: Config, log: Logger, deps: RegionNodeDeps = {}): Promise<RegionNode> {
     // Unreadable certificate files are a configuration error: found before anything starts.
     const creds = relayCredentials(config.relay.tls);
+    if (config.http.tls.cert) readTlsFiles(config.http.tls);
+    // What other hosts are told: never a wildcard, never loopback for a node that listens beyond it.
+    const advertised = advertisedAddresses(config, os.networkInterfaces());
+    if (advertised.derived) {
+      const d = advertised.derived;
+      log.info({ address: d.address, interface: d.interface, for: d.keys }, `listening on a wildcard address: advertising ${d.address} (this host's only one); set ${d.keys.join(', ')} to override`);
+    }
     const access = await RoomAccess.create(config.auth);
     if (access.open) log.info('rooms are open: no auth.jwtSecret, jwtPublicKeyFile or jwtJwksUrl is set');
     const pool = await WorkerPool.create(
@@ -134,7 +147,7 @@ export class RegionNode implements SessionHost {
         size: workerCount(config),
         rtcPort: config.media.rtcPort,
         listenIp: config.media.listenIp,
-        announcedAddress: config.media.announcedAddress,
+        announcedAddress: advertised.announcedAddress,
         logLevel: config.media.workerLogLevel,
         workerBin: config.media.workerBin,
       },
@@ -151,7 +164,7 @@ export class RegionNode implements SessionHost {
       pool.close();
       throw err;
     }
-    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds, access);
+    const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds, access, advertised);
     try {
       await node.#listen();
       node.#relay = await RelayServer.start(
@@ -183,8 +196,7 @@ export class RegionNode implements SessionHost {
 
   get relayAddress(): string {
     if (this.config.relay.publicAddress) return this.config.relay.publicAddress;
-    const host = this.config.relay.host === '0.0.0.0' || this.config.relay.host === '::' ? '127.0.0.1' : this.config.relay.host;
-    return `${host}:${this.#relay?.port ?? this.config.relay.port}`;
+    return `${urlHost(this.#advertised.relayHost)}:${this.#relay?.port ?? this.config.relay.port}`;
   }
 
   get draining(): boolean {
@@ -193,8 +205,17 @@ export class RegionNode implements SessionHost {
 
   get wsUrl(): string {
     if (this.config.http.publicWsUrl) return this.config.http.publicWsUrl;
-    const host = this.config.http.host === '0.0.0.0' || this.config.http.host === '::' ? '127.0.0.1' : this.config.http.host;
-    return `ws://${host}:${this.#port}/ws`;
+    return `${this.#http?.secure ? 'wss' : 'ws'}://${urlHost(this.#advertised.httpHost)}:${this.#port}/ws`;
+  }
+
+  /** The page people open to join through this node. */
+  get pageUrl(): string {
+    return pageUrlFor(this.wsUrl);
+  }
+
+  /** Serves the certificate files' current contents to new connections (SIGHUP). */
+  reloadTls(reason = 'SIGHUP'): boolean {
+    return this.#http?.reload(reason) ?? false;
   }
 
   get limits(): SessionHost['limits'] {
@@ -209,7 +230,7 @@ export class RegionNode implements SessionHost {
       peerDisconnectTimeoutSec: m.peerDisconnectTimeoutSec,
       plainTransports: m.plainTransports,
       listenIp: m.listenIp,
-      announcedAddress: m.announcedAddress,
+      announcedAddress: this.#advertised.announcedAddress,
     };
   }
 
@@ -279,7 +300,7 @@ export class RegionNode implements SessionHost {
       longitude: this.config.longitude,
       wsUrl: this.wsUrl,
       relayAddress: this.relayAddress,
-      mediaAddress: this.config.relay.mediaAddress || this.config.media.announcedAddress || this.config.media.listenIp,
+      mediaAddress: this.#advertised.pipeAddress,
       load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: 0 },
       draining: this.#draining,
       pid: process.pid,
@@ -298,7 +319,7 @@ export class RegionNode implements SessionHost {
         localRegion: this.region,
         router: room.router,
         listenIp: media.listenIp,
-        mediaAddress: this.config.relay.mediaAddress || media.announcedAddress || media.listenIp,
+        mediaAddress: this.#advertised.pipeAddress,
         pipeGraceMs: this.config.relay.pipeGraceSec * 1000,
         snapshot: () => ({
           peers: [...room.peers.values()].map((p) => p.info),
@@ -379,8 +400,7 @@ export class RegionNode implements SessionHost {
     this.#closed = true;
     clearInterval(this.#loadTimer);
     for (const room of this.#openRooms.values()) room.close();
-    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
-    this.#listenSocket = undefined;
+    this.#http?.close();
     for (const ws of this.#sockets) ws.end(1001, 'node shutting down');
     this.#relay?.close();
     this.#dialer.close();
@@ -441,8 +461,9 @@ export class RegionNode implements SessionHost {
     return { bytesIn, bytesOut };
   }
 
-  #listen(): Promise<void> {
-    const app = uWS.App();
+  async #listen(): Promise<void> {
+    // Recorded once, replayed onto each app a certificate reload makes (core/HttpListener.ts).
+    const { app, replay } = routeTable();
     const limits = this.config.limits;
 
     app.ws<SocketData>('/ws', {
@@ -543,19 +564,10 @@ export class RegionNode implements SessionHost {
       res.cork(() => res.writeStatus('405 Method Not Allowed').end());
     });
 
-    const { host, port } = this.config.http;
-    return new Promise((resolve, reject) => {
-      app.listen(host, port, (socket) => {
-        if (!socket) {
-          reject(new Error(`cannot listen on ${host}:${port} (in use or not permitted)`));
-          return;
-        }
-        this.#listenSocket = socket;
-        this.#port = uWS.us_socket_local_port(socket);
-        this.#log.info({ url: `http://${host}:${this.#port}`, ws: this.wsUrl, region: this.region, node: this.nodeId }, 'region node listening');
-        resolve();
-      });
-    });
+    const { host, port, tls } = this.config.http;
+    this.#http = await HttpListener.listen({ host, port, tls, routes: replay, log: this.#log });
+    this.#port = this.#http.port;
+    this.#log.info({ url: this.pageUrl, ws: this.wsUrl, relay: this.relayAddress, region: this.region, node: this.nodeId }, 'region node listening');
   }
 }
 

@@ -49,9 +49,10 @@ export class SignalClient {
     ws.on('error', () => undefined);
   }
 
-  static connect(url: string): Promise<SignalClient> {
+  /** `options`: e.g. `{ ca }` for a wss:// node with a test certificate. */
+  static connect(url: string, options?: WebSocket.ClientOptions): Promise<SignalClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       ws.once('open', () => resolve(new SignalClient(ws)));
       ws.once('error', reject);
     });

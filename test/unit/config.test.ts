@@ -45,6 +45,8 @@ describe('loadConfig', () => {
     { name: 'a TURN username without its credential', env: { OCTOMESH_TURN_URLS: 'turn:a.example', OCTOMESH_TURN_USERNAME: 'u' }, key: 'turn.credential' },
     { name: 'a TURN secret with only stun: URLs', env: { OCTOMESH_TURN_URLS: 'stun:a.example', OCTOMESH_TURN_SECRET: 's' }, key: 'turn.urls' },
     { name: 'a TURN credential lifetime under a minute', env: { OCTOMESH_TURN_TTL_SEC: '5' }, key: 'turn.ttlSec' },
+    { name: 'an HTTPS certificate without its key', env: { OCTOMESH_TLS_CERT: '/etc/octomesh/tls/fullchain.pem' }, key: 'http.tls.key' },
+    { name: 'an HTTPS key without its certificate', env: { OCTOMESH_TLS_KEY: '/etc/octomesh/tls/privkey.pem' }, key: 'http.tls.cert' },
   ];
   for (const b of bad) {
     it(`names the key for ${b.name}`, () => {

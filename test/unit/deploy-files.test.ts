@@ -43,6 +43,9 @@ function assertNodePorts(where: string, env: Env): { http: number; rtc: number; 
   const relay = config.relay.port;
   if (!env.OCTOMESH_HTTP_PORT) assert.equal(http, DEFAULT_CONFIG.http.port);
   if (env.OCTOMESH_PUBLIC_WS_URL) assert.match(env.OCTOMESH_PUBLIC_WS_URL, new RegExp(`:${http}/ws$`), `${where}: ws URL port`);
+  assertHttps(where, config);
+  // An https page may only open wss://, and a browser checks the certificate's name: no IP.
+  assert.match(env.OCTOMESH_PUBLIC_WS_URL ?? '', /^wss:\/\/[a-z$]/, `${where}: the public WebSocket URL is wss:// with a name`);
   if (env.OCTOMESH_RELAY_PUBLIC_ADDRESS) assert.ok(env.OCTOMESH_RELAY_PUBLIC_ADDRESS.endsWith(`:${relay}`), `${where}: relay address port`);
   assert.equal(config.http.host, '0.0.0.0', `${where}: HTTP must listen on all addresses`);
   assert.equal(config.media.listenIp, '0.0.0.0', `${where}: media must listen on all addresses`);
@@ -59,7 +62,20 @@ function assertGeoRouter(where: string, env: Env): number {
   assert.equal(config.discovery.backend, 'consul', `${where}: the geo-router reads nodes from Consul`);
   assert.equal(config.http.host, '0.0.0.0', `${where}: HTTP must listen on all addresses`);
   assert.ok(!env.OCTOMESH_REGION && !env.OCTOMESH_RELAY_SECRET, `${where}: no region node settings`);
+  assertHttps(where, config);
   return config.http.port;
+}
+
+/** Browsers get the camera only on an https page: every example serves HTTPS itself (http.tls). */
+function assertHttps(where: string, config: ReturnType<typeof loadConfig>): void {
+  assert.ok(config.http.tls.cert && config.http.tls.key, `${where}: http.tls.cert and http.tls.key (OCTOMESH_TLS_CERT/KEY)`);
+  assert.equal(path.posix.dirname(config.http.tls.cert), path.posix.dirname(config.http.tls.key), `${where}: certificate and key in one folder (one mount, one watch)`);
+}
+
+/** The folder a file lives in is mounted into the container (Compose volume or Kubernetes volumeMount). */
+function assertMounted(where: string, file: string, mounts: string[]): void {
+  const dir = path.posix.dirname(file);
+  assert.ok(mounts.includes(dir), `${where}: ${dir} mounted (mounts: ${mounts.join(', ')})`);
 }
 
 test('every OCTOMESH_* name used in deploy/ is a config key (or OCTOMESH_CONFIG)', () => {
@@ -86,6 +102,7 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
   const subst = (v: unknown): string =>
     String(v)
       .replace(/\$\{PUBLIC_IP[^}]*\}/g, EXAMPLE_IP)
+      .replace(/\$\{DOMAIN[^}]*\}/g, 'octomesh.example.org')
       .replace(/\$\{RELAY_SECRET[^}]*\}/g, 'example-relay-secret')
       .replace(/\$\{TURN_SECRET[^}]*\}/g, 'example-turn-secret')
       .replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
@@ -100,7 +117,8 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
     assert.equal(s.network_mode, 'host', `${name}: host network for media`);
     assert.equal(s.init, true, `${name}: init forwards SIGTERM to node only`);
     const health = (s.healthcheck as Obj).test as string[];
-    assert.ok(health.join(' ').includes(`http://127.0.0.1:${p.http}/healthz`), `${name}: healthcheck on the HTTP port`);
+    assert.ok(health.join(' ').includes(`https://127.0.0.1:${p.http}/healthz`), `${name}: healthcheck on the HTTPS port`);
+    assertMounted(name, env.OCTOMESH_TLS_CERT!, ((s.volumes as string[]) ?? []).map((v) => v.split(':')[1]!));
     const grace = /^(\d+)s$/.exec(String(s.stop_grace_period));
     assert.ok(grace && Number(grace[1]) > DRAIN_SEC, `${name}: stop_grace_period > ${DRAIN_SEC}s`);
     assert.equal(String((s.build as Obj).dockerfile), 'deploy/compose/Dockerfile');
@@ -120,7 +138,8 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
   assert.equal(routerEnv.OCTOMESH_CONSUL_ADDRESS, 'http://127.0.0.1:8500');
   assert.deepEqual(router.command, ['node', 'bin/octomesh.js', 'geo-router']);
   assert.equal(router.network_mode, 'host', 'geo-router: host network (sees the client address)');
-  assert.ok(((router.healthcheck as Obj).test as string[]).join(' ').includes(`http://127.0.0.1:${routerPort}/healthz`));
+  assert.ok(((router.healthcheck as Obj).test as string[]).join(' ').includes(`https://127.0.0.1:${routerPort}/healthz`));
+  assertMounted('compose geo-router', routerEnv.OCTOMESH_TLS_CERT!, ((router.volumes as string[]) ?? []).map((v) => v.split(':')[1]!));
   const consul = services.consul!;
   assert.match(String(consul.image), /^hashicorp\/consul/);
   const args = (consul.command as string[]).join(' ');
@@ -176,10 +195,12 @@ test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace
       }
     }
     for (const probe of ['livenessProbe', 'readinessProbe']) {
-      const get = (c[probe] as Obj).httpGet as { path: string; port: string | number };
+      const get = (c[probe] as Obj).httpGet as { path: string; port: string | number; scheme?: string };
       assert.equal(get.path, '/healthz', `${name}: ${probe} path`);
+      assert.equal(get.scheme, 'HTTPS', `${name}: ${probe} over HTTPS`);
       assert.equal(portOf(get.port), p.http, `${name}: ${probe} port`);
     }
+    assertMounted(name, env.OCTOMESH_TLS_CERT!, podMounts(pod, c));
     const preStop = JSON.stringify((c.lifecycle as Obj | undefined)?.preStop ?? {});
     const preStopSleep = Number(/sleep\D+(\d+)/.exec(preStop)?.[1] ?? 0);
     assert.ok(Number(pod.terminationGracePeriodSeconds) > DRAIN_SEC + preStopSleep, `${name}: grace period outlasts the drain`);
@@ -200,11 +221,20 @@ test('kubernetes: geo-router Deployment and Service agree on the port, probe /he
   const ports = c.ports as { name: string; containerPort: number }[];
   assert.equal(ports.find((p) => p.name === 'http')?.containerPort, port);
   assert.equal(((c.readinessProbe as Obj).httpGet as Obj).path, '/healthz');
+  assert.equal(((c.readinessProbe as Obj).httpGet as Obj).scheme, 'HTTPS');
+  assertMounted('geo-router.yaml', env.OCTOMESH_TLS_CERT!, podMounts(pod, c));
   const spec = service.spec as Obj;
   assert.deepEqual(spec.selector, ((deployment.spec as Obj).selector as Obj).matchLabels);
   assert.equal((spec.ports as Obj[])[0]!.targetPort, 'http');
+  assert.equal((spec.ports as Obj[])[0]!.port, 443, 'browsers open https://name/');
   assert.equal(spec.externalTrafficPolicy, 'Local', 'routing is by client address: the Service must not SNAT');
 });
+
+/** Mount paths of a container whose volume exists in the pod (a Secret). */
+function podMounts(pod: Obj, c: Obj): string[] {
+  const volumes = new Set(((pod.volumes as { name: string; secret?: unknown }[]) ?? []).filter((v) => v.secret).map((v) => v.name));
+  return ((c.volumeMounts as { name: string; mountPath: string }[]) ?? []).filter((m) => volumes.has(m.name)).map((m) => m.mountPath);
+}
 
 function turnserverConf(): Map<string, string[]> {
   const conf = new Map<string, string[]>();
@@ -270,6 +300,8 @@ test('systemd: unit outlasts the drain, signals node only, hardening leaves the 
   assert.ok(Number(one('TimeoutStopSec')) > DRAIN_SEC);
   assert.ok(one('MemoryDenyWriteExecute') === undefined || one('MemoryDenyWriteExecute') === 'no', 'V8 needs W+X memory');
   assert.equal(one('EnvironmentFile'), '/etc/octomesh/octomesh.env');
+  assert.match(one('ExecReload') ?? '', /kill -HUP \$MAINPID$/, 'systemctl reload re-reads the certificate');
+  assert.ok(unit.Unit?.Wants?.includes('consul.service'), 'wants the Consul agent it talks to');
   assert.match(one('ExecStart')!, /bin\/octomesh\.js region-node$/);
   assert.ok(unit.Install?.WantedBy);
 
@@ -284,8 +316,11 @@ test('systemd: geo-router unit and env file', () => {
   assert.equal(s.EnvironmentFile?.at(-1), '/etc/octomesh/geo-router.env');
   assert.match(s.ExecStart!.at(-1)!, /bin\/octomesh\.js geo-router$/);
   assert.equal(s.User?.at(-1), 'octomesh');
+  assert.match(s.ExecReload?.at(-1) ?? '', /kill -HUP \$MAINPID$/);
   const env = parseEnvFile(read('systemd/geo-router.env'));
-  assert.equal(assertGeoRouter('geo-router.env', env), 8080);
+  assert.equal(assertGeoRouter('geo-router.env', env), 443);
+  assert.equal(s.AmbientCapabilities?.at(-1), 'CAP_NET_BIND_SERVICE', 'port 443 as user octomesh');
+  assert.equal(s.CapabilityBoundingSet?.at(-1), 'CAP_NET_BIND_SERVICE', 'and no other capability');
   assert.equal(configFrom(env).discovery.consulAddress, 'http://127.0.0.1:8500');
 });
 
@@ -304,4 +339,21 @@ test('coturn: turnserver.conf parses into the required keys', () => {
     assert.ok(denied.includes(range), `denied-peer-ip=${range}`);
   }
   assert.ok(Number(conf.get('min-port')?.[0]) < Number(conf.get('max-port')?.[0]));
+});
+
+test('systemd: a Consul client agent per host on 127.0.0.1:8500; certbot hook writes the files the env files name', () => {
+  const hcl = read('systemd/consul-client.hcl');
+  assert.match(hcl, /^server\s*=\s*false$/m, 'a client agent');
+  assert.match(hcl, /^client_addr\s*=\s*"127\.0\.0\.1"$/m, 'HTTP API on loopback');
+  assert.match(hcl, /^retry_join\s*=/m);
+  for (const f of ['systemd/octomesh.env', 'systemd/geo-router.env']) {
+    const config = configFrom(parseEnvFile(read(f)));
+    assert.equal(config.discovery.consulAddress, 'http://127.0.0.1:8500', `${f}: the agent of consul-client.hcl (default HTTP port)`);
+  }
+  const hook = read('certbot/octomesh-deploy-hook.sh');
+  assert.ok(statSync(path.join(DEPLOY, 'certbot/octomesh-deploy-hook.sh')).mode & 0o100, 'the hook is executable');
+  const tls = configFrom(parseEnvFile(read('systemd/octomesh.env'))).http.tls;
+  assert.match(hook, /^DEST=(\S+)$/m);
+  assert.equal(/^DEST=(\S+)$/m.exec(hook)![1], path.posix.dirname(tls.cert));
+  for (const f of [tls.cert, tls.key]) assert.ok(hook.includes(`"$DEST/${path.posix.basename(f)}"`), `the hook writes ${f}`);
 });
