@@ -22,8 +22,8 @@ export async function launchUser(opts: {
   host: string;
   name: string;
   workDir: string;
-  /** Origins served over plain http that must count as secure (camera access). */
-  insecureOrigins: string[];
+  /** The lab certificate's public key hash: trusted for this browser, nothing else is. */
+  spki: string;
   extraArgs?: string[];
 }): Promise<LabUser> {
   const { lab, host } = opts;
@@ -43,7 +43,7 @@ export async function launchUser(opts: {
       '--disable-component-update',
       '--disable-sync',
       '--autoplay-policy=no-user-gesture-required',
-      ...(opts.insecureOrigins.length ? [`--unsafely-treat-insecure-origin-as-secure=${opts.insecureOrigins.join(',')}`] : []),
+      `--ignore-certificate-errors-spki-list=${opts.spki}`,
       ...(opts.extraArgs ?? []),
     ],
   });

@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeUser, launchUser, type LabUser } from './browsers.js';
+import { makeLabCerts } from './certs.js';
 import { installStampCamera } from './measure/glassToGlass.js';
 import { writeMmdb } from './mmdb.js';
 import { NetLab, SUBNET, type HostSpec } from './netlab.js';
 import { emptyFigures, printResults, type LabResults } from './results.js';
 import { runScenario } from './scenario.js';
-import { LabServices, PORTS, type RegionSite } from './services.js';
+import { LabServices, type RegionSite } from './services.js';
 import { Wan, type PathSpec } from './wan.js';
 
 // The lab: hosts, WAN, servers and browsers, then the scenario (scenario.ts), then the report.
@@ -72,15 +73,16 @@ export async function runLab(opts: { quick: boolean }): Promise<number> {
 
     const mmdb = join(work, 'lab-geoip.mmdb');
     await writeFile(mmdb, writeMmdb(SITES.map((s) => ({ address: lab!.host(s.client).address, prefix: 32, record: s.city }))));
-    services = new LabServices({ lab, logDir, front: 'front', mmdb, sites: SITES });
+    const certs = await makeLabCerts(work, ['front', ...SITES.map((s) => s.host)].map((h) => lab!.host(h).address));
+    services = new LabServices({ lab, logDir, front: 'front', mmdb, sites: SITES, certs });
     await services.startFront();
     for (const s of SITES) services.startNode(s.region);
     await services.waitRouted(SITES.map((s) => s.region), 60_000);
-    log(`lab: geo-router at http://${services.frontAddress}:${PORTS.http} routes to ${SITES.map((s) => s.region).join(', ')}`);
+    const origin = services.origin;
+    log(`lab: geo-router at ${origin} routes to ${SITES.map((s) => s.region).join(', ')}`);
 
-    const origin = `http://${services.frontAddress}:${PORTS.http}`;
     for (const s of SITES) {
-      const user = await launchUser({ lab, host: s.client, name: s.user, workDir: work, insecureOrigins: [origin] });
+      const user = await launchUser({ lab, host: s.client, name: s.user, workDir: work, spki: certs.spki });
       users.push(user);
       // The eu-west user's camera is a canvas carrying its clock: the glass-to-glass probe.
       if (s.user === 'user-eu') await installStampCamera(user.page);

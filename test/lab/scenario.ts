@@ -82,8 +82,8 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
     log(`lab: ${u.name} joined ${joined[i]!.region} (by ${joined[i]!.by})`);
     if (joined[i]!.region !== want) results.notes.push(`${u.name} was routed to ${joined[i]!.region} (by ${joined[i]!.by}), not ${want}`);
   });
-  const first = await timeToDecode(ctx, 'first media, everyone decoding everyone (from page load)', users, names, joinStart, 90_000);
-  if (first === null) throw new Error('the users never all decoded each other; nothing to measure');
+  // Not everyone decoding is a finding (lostStreams), not a reason to stop: measure what flows.
+  await timeToDecode(ctx, 'first media, everyone decoding everyone (from page load)', users, names, joinStart, 60_000);
 
   // ---- loss conditions ----
   const lost: (LostStream & { run: string })[] = [];

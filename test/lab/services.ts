@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RELAY_SERVER_NAME, type LabCerts } from './certs.js';
 import type { NetLab } from './netlab.js';
 
 // What runs on the lab's server hosts, started as production starts it: the fake Consul agent
@@ -33,16 +35,21 @@ export class LabServices {
   readonly #mmdb: string;
   readonly #sites: Map<string, RegionSite>;
   readonly #procs = new Map<string, Running>();
-  /** Extra env for every octomesh process (TLS keys, when the lab runs them). */
+  readonly #certs: LabCerts;
   readonly #env: Record<string, string>;
 
-  constructor(opts: { lab: NetLab; logDir: string; front: string; mmdb: string; sites: readonly RegionSite[]; env?: Record<string, string> }) {
+  constructor(opts: { lab: NetLab; logDir: string; front: string; mmdb: string; sites: readonly RegionSite[]; certs: LabCerts }) {
     this.#lab = opts.lab;
     this.#logDir = opts.logDir;
     this.#front = opts.front;
     this.#mmdb = opts.mmdb;
     this.#sites = new Map(opts.sites.map((s) => [s.region, s]));
-    this.#env = opts.env ?? {};
+    this.#certs = opts.certs;
+    // HTTPS/WSS on the front and every node, mutual TLS on the relay: all from the lab CA.
+    this.#env = {
+      OCTOMESH_TLS_CERT: opts.certs.certFile,
+      OCTOMESH_TLS_KEY: opts.certs.keyFile,
+    };
   }
 
   get frontAddress(): string {
@@ -108,6 +115,10 @@ export class LabServices {
       OCTOMESH_RELAY_PUBLIC_ADDRESS: `${address}:${PORTS.relay}`,
       OCTOMESH_RELAY_MEDIA_ADDRESS: address,
       OCTOMESH_RELAY_SECRET: 'octomesh-lab-relay-secret',
+      OCTOMESH_RELAY_TLS_CERT: this.#certs.certFile,
+      OCTOMESH_RELAY_TLS_KEY: this.#certs.keyFile,
+      OCTOMESH_RELAY_TLS_CA: this.#certs.caFile,
+      OCTOMESH_RELAY_TLS_SERVER_NAME: RELAY_SERVER_NAME,
       OCTOMESH_DISCOVERY: 'consul',
       OCTOMESH_CONSUL_ADDRESS: this.#consulUrl(),
       OCTOMESH_LOG_PRETTY: 'false',
@@ -119,15 +130,28 @@ export class LabServices {
     this.#procs.get(region)?.proc.kill('SIGKILL');
   }
 
-  /** Regions whose node the geo-router lists (from its public /healthz). */
-  async routedRegions(): Promise<string[]> {
-    try {
-      const res = await fetch(`http://${this.frontAddress}:${PORTS.http}/healthz`, { signal: AbortSignal.timeout(2000) });
-      const body = (await res.json()) as { nodes?: { region: string }[] };
-      return (body.nodes ?? []).map((n) => n.region).sort();
-    } catch {
-      return [];
-    }
+  get origin(): string {
+    return `https://${this.frontAddress}:${PORTS.http}`;
+  }
+
+  /** Regions whose node the geo-router lists (from its public /healthz), over HTTPS with the lab CA. */
+  routedRegions(): Promise<string[]> {
+    return new Promise((resolve) => {
+      const req = get(`${this.origin}/healthz`, { ca: this.#certs.ca, timeout: 2000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          try {
+            resolve(((JSON.parse(body) as { nodes?: { region: string }[] }).nodes ?? []).map((n) => n.region).sort());
+          } catch {
+            resolve([]);
+          }
+        });
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve([]));
+    });
   }
 
   /** Waits until the geo-router lists a node in every region given. */
