@@ -28,6 +28,9 @@ export const emptyFigures = (): Figures => ({
 export interface ConditionResult {
   name: string;
   seconds: number;
+  /** Machine-wide CPU busy share over the window and the 1-minute load average at its end. */
+  cpuBusyPct: number;
+  load1: number;
   rows: StreamWindow[];
   table: string;
 }
@@ -76,7 +79,7 @@ export async function printResults(r: LabResults, file: string, log: (line: stri
     figures: r.figures,
     hosts: r.hosts,
     run: { quick: r.quick, startedAt: r.startedAt, durationS: r.durationS ?? null, rtts: r.rtts, lost: r.lost ?? [], notes: r.notes },
-    conditions: r.conditions.map((c) => ({ name: c.name, seconds: c.seconds, rows: c.rows })),
+    conditions: r.conditions.map((c) => ({ name: c.name, seconds: c.seconds, cpuBusyPct: c.cpuBusyPct, load1: c.load1, rows: c.rows })),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
