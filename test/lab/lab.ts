@@ -102,6 +102,8 @@ export async function runLab(opts: { quick: boolean }): Promise<number> {
       sites: SITES,
       windowMs: opts.quick ? 20_000 : 60_000,
     });
+    const busy = results.conditions.filter((c) => c.cpuBusyPct >= 90);
+    if (busy.length) results.notes.push(`the machine's CPUs were ≥ 90 % busy in ${busy.map((c) => `${c.name} (${c.cpuBusyPct} %, load ${c.load1})`).join(', ')}: freezes and delays there include CPU starvation of the browsers and nodes, not only the network`);
     results.durationS = Math.round((Date.now() - started) / 1000);
     await printResults(results, RESULTS_FILE, log);
     return 0;
