@@ -64,6 +64,12 @@ class Direction:
 
 
 def link(pid_a, tun_a, pid_b, tun_b, delay_ms, jitter_ms):
+    # The browsers and nodes keep the lab's CPUs busy; a forwarder that waits for a core adds
+    # delay the lab did not ask for. Its own work is small, so it goes first.
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
     own = os.open("/proc/self/ns/net", os.O_RDONLY)
     setns(pid_a)
     fd_a = open_tun(tun_a)
