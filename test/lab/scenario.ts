@@ -174,7 +174,7 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
   for (let attempt = 1; attempt <= 4; attempt++) {
     await ap.page.goto(ctx.url(ap.name));
     back = (await waitJoined([ap], 30_000))[0]!;
-    log(`lab: ${ap.name} rejoined ${back.region} (by ${back.by}, attempt ${attempt})`);
+    log(`lab: ${ap.name} rejoined ${back.region} (by ${back.by}, attempt ${attempt}; the geo-router lists ${(await services.routedRegions()).join(', ')})`);
     if (back.region === 'ap-northeast') break;
     await sleep(2_000);
   }
