@@ -102,10 +102,14 @@ export class FakeConsul {
     this.#server = createServer((req, res) => this.#onRequest(req, res));
   }
 
-  static async start(): Promise<FakeConsul> {
+  /** On loopback and a free port unless told (the lab runs one on its front host's address). */
+  static async start(listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<FakeConsul> {
     const fake = new FakeConsul();
-    await new Promise<void>((resolve) => fake.#server.listen(0, '127.0.0.1', resolve));
-    fake.#url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve, reject) => {
+      fake.#server.once('error', reject);
+      fake.#server.listen(listen.port, listen.host, resolve);
+    });
+    fake.#url = `http://${listen.host}:${(fake.#server.address() as AddressInfo).port}`;
     return fake;
   }
 

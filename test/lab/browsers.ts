@@ -1,0 +1,58 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM } from '../helpers/browser.js';
+import type { NetLab } from './netlab.js';
+
+// One headless Chromium per client host. Playwright launches it through a two-line wrapper that
+// enters the host's network namespace (nsenter execs Chromium in place, keeping the pipe fds
+// Playwright talks CDP over), so the browser's traffic leaves from the client's address while
+// Playwright stays in the lab's process 1.
+
+export interface LabUser {
+  name: string;
+  host: string;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+}
+
+export async function launchUser(opts: {
+  lab: NetLab;
+  host: string;
+  name: string;
+  workDir: string;
+  /** The lab certificate's public key hash: trusted for this browser, nothing else is. */
+  spki: string;
+  extraArgs?: string[];
+}): Promise<LabUser> {
+  const { lab, host } = opts;
+  const wrapper = join(opts.workDir, `chromium-${host}.sh`);
+  await writeFile(wrapper, `#!/bin/sh\nexec nsenter -t ${lab.host(host).pid} -n -- ${CHROMIUM} "$@"\n`);
+  await chmod(wrapper, 0o755);
+  const browser = await chromium.launch({
+    executablePath: wrapper,
+    args: [
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      `--ignore-certificate-errors-spki-list=${opts.spki}`,
+      ...(opts.extraArgs ?? []),
+    ],
+  });
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { name: opts.name, host, browser, page, errors };
+}
+
+export async function closeUser(u: LabUser | undefined): Promise<void> {
+  await u?.browser.close().catch(() => undefined);
+}
