@@ -67,7 +67,7 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
     }
     // The remote side decided to (re-)dial: any link we still hold to it is stale.
     this.#links.get(remote)?.close();
-    this.#open(remote, stream).catch((err: Error) => this.#o.log.warn({ err, remote }, 'cannot accept link'));
+    this.#open(remote, stream);
   }
 
   /** Synchronous, idempotent, never throws. */
@@ -99,31 +99,25 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
       const node = (await this.#o.registry.nodes()).find((n) => n.id === remote);
       if (!node?.relayAddress) throw new Error('no relay address in the registry');
       if (this.#closed || !this.#hosts.has(remote)) return;
-      const stream = this.#o.dialer.open(node.relayAddress, this.#o.room);
-      await this.#open(remote, stream);
+      this.#open(remote, this.#o.dialer.open(node.relayAddress, this.#o.room));
     } catch (err) {
       this.#o.log.warn({ err, remote }, 'link dial failed');
       this.#scheduleRetry(remote);
     }
   }
 
-  async #open(remote: NodeId, stream: grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>): Promise<void> {
+  /**
+   * Makes the link and registers it in one synchronous step: the Link takes the room's
+   * snapshot for its Hello as it is made, and from the same moment the room tells it every
+   * event (queued on the link until Hello is out). Nothing can happen between the two.
+   */
+  #open(remote: NodeId, stream: grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>): void {
     // The stream may fail while the Link is still being made; the Link sees it as destroyed.
     stream.on('error', () => undefined);
-    const link = await Link.open(
+    const link = new Link(
       { ...this.#o.link, room: this.#o.room, localNode: this.#o.self, remoteNode: remote, log: this.#o.log.child({ link: remote }) },
       stream,
     );
-    if (this.#closed) {
-      link.close();
-      return;
-    }
-    if (link.closed) {
-      // The stream failed while the Link was being made: its '@close' fired before anyone
-      // listened. Keeping it would block every later dial to this node.
-      if (this.#hosts.has(remote) && this.#o.self < remote) this.#scheduleRetry(remote);
-      return;
-    }
     this.#links.set(remote, link);
     link.once('up', () => this.#retry.delete(remote));
     link.once('@close', () => {
