@@ -375,7 +375,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       .then((transport) =>
         transport.connect({
           ip: hello.ip,
-        port: hello.port,
+          port: hello.port,
           srtpParameters: { cryptoSuite: hello.srtpCryptoSuite as types.SrtpCryptoSuite, keyBase64: hello.srtpKeyBase64 },
         }),
       )
@@ -415,6 +415,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       this.#outgoing.get(producerId)!.close();
       this.#outgoing.delete(producerId);
     }
+    // Pipe requests and offers are handled only once the link is up, so our transport exists.
     this.#transport!.consume({ producerId }).then(
       (consumer) => {
         if (this.closed) return consumer.close();
