@@ -328,7 +328,7 @@ export class RegionNode implements SessionHost {
         snapshot: () => ({
           peers: [...room.peers.values()].map((p) => p.info),
           producers: [...room.peers.values()].flatMap((p) =>
-            [...p.producers.values()].map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
+            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
           ),
         }),
         localProducer: (producerId) => {

@@ -23,7 +23,19 @@ export type CascadeEvents = {
 };
 
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5_000;
+const BACKOFF_MAX_MS = 1_000;
+
+/**
+ * Re-dial backoff: 250 ms, doubling, at most 1 s, counted from the start of the failed dial.
+ * The cap is what a path that comes back costs: a link cut by a 3 s outage (seen by keepalive
+ * after ~2 s) is dialled again at most 1 s after the path returns, plus one connect (a stalled
+ * connect is abandoned after 1 s, see RELAY_CONNECT_STALL_MS). At 5 s, the backoff had grown to
+ * 2-4 s by then. A dial is cheap (one gRPC stream on a shared channel), and a refused one (room
+ * not there yet) comes back at most once a second per room and remote node.
+ */
+export function redialDelayMs(attempt: number, sinceDialStartMs: number): number {
+  return Math.max(0, Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) - sinceDialStartMs);
+}
 
 /**
  * The links of one room on this node: one per other node hosting the room, following the
@@ -36,7 +48,9 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
   readonly #links = new Map<NodeId, Link>();
   /** Pending dials, shared: two reconciles never make two links to one node. */
   readonly #dialing = new Map<NodeId, Promise<void>>();
-  readonly #retry = new Map<NodeId, { attempt: number; timer?: NodeJS.Timeout }>();
+  /** Per remote node: failed dials in a row, the pending re-dial, when the last dial began
+   *  (until its link is up). */
+  readonly #retry = new Map<NodeId, { attempt: number; timer?: NodeJS.Timeout; dialedAt?: number }>();
   #hosts = new Set<NodeId>();
   #unwatch: Unsubscribe | undefined;
   #closed = false;
@@ -67,7 +81,7 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
     }
     // The remote side decided to (re-)dial: any link we still hold to it is stale.
     this.#links.get(remote)?.close();
-    this.#open(remote, stream).catch((err: Error) => this.#o.log.warn({ err, remote }, 'cannot accept link'));
+    this.#open(remote, stream);
   }
 
   /** Synchronous, idempotent, never throws. */
@@ -90,6 +104,9 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
 
   #ensure(remote: NodeId): void {
     if (this.#closed || this.#links.has(remote) || this.#dialing.has(remote) || this.#retry.get(remote)?.timer) return;
+    const r = this.#retry.get(remote) ?? { attempt: 0 };
+    r.dialedAt = performance.now();
+    this.#retry.set(remote, r);
     const dial = this.#dial(remote).finally(() => this.#dialing.delete(remote));
     this.#dialing.set(remote, dial);
   }
@@ -99,31 +116,25 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
       const node = (await this.#o.registry.nodes()).find((n) => n.id === remote);
       if (!node?.relayAddress) throw new Error('no relay address in the registry');
       if (this.#closed || !this.#hosts.has(remote)) return;
-      const stream = this.#o.dialer.open(node.relayAddress, this.#o.room);
-      await this.#open(remote, stream);
+      this.#open(remote, this.#o.dialer.open(node.relayAddress, this.#o.room));
     } catch (err) {
       this.#o.log.warn({ err, remote }, 'link dial failed');
       this.#scheduleRetry(remote);
     }
   }
 
-  async #open(remote: NodeId, stream: grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>): Promise<void> {
+  /**
+   * Makes the link and registers it in one synchronous step: the Link takes the room's
+   * snapshot for its Hello as it is made, and from the same moment the room tells it every
+   * event (queued on the link until Hello is out). Nothing can happen between the two.
+   */
+  #open(remote: NodeId, stream: grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>): void {
     // The stream may fail while the Link is still being made; the Link sees it as destroyed.
     stream.on('error', () => undefined);
-    const link = await Link.open(
+    const link = new Link(
       { ...this.#o.link, room: this.#o.room, localNode: this.#o.self, remoteNode: remote, log: this.#o.log.child({ link: remote }) },
       stream,
     );
-    if (this.#closed) {
-      link.close();
-      return;
-    }
-    if (link.closed) {
-      // The stream failed while the Link was being made: its '@close' fired before anyone
-      // listened. Keeping it would block every later dial to this node.
-      if (this.#hosts.has(remote) && this.#o.self < remote) this.#scheduleRetry(remote);
-      return;
-    }
     this.#links.set(remote, link);
     link.once('up', () => this.#retry.delete(remote));
     link.once('@close', () => {
@@ -137,7 +148,10 @@ export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
     if (this.#closed) return;
     const r = this.#retry.get(remote) ?? { attempt: 0 };
     if (r.timer) return;
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** r.attempt);
+    // A dial that never came up counts the time it took (a stalled connect took a second); a
+    // link that was up and broke starts over at the shortest delay.
+    const delay = redialDelayMs(r.attempt, r.dialedAt === undefined ? 0 : performance.now() - r.dialedAt);
+    r.dialedAt = undefined;
     r.attempt++;
     r.timer = setTimeout(() => {
       r.timer = undefined;

@@ -63,7 +63,9 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   readonly remoteNode: NodeId;
   readonly #o: LinkOptions;
   readonly #stream: LinkStream;
-  readonly #transport: types.PipeTransport;
+  /** Ours once made; the remote Hello may arrive before. */
+  readonly #transportReady: Promise<types.PipeTransport>;
+  #transport: types.PipeTransport | undefined;
   readonly #remotePeers = new Map<string, PeerInfoMsg>();
   readonly #remoteProducers = new Map<string, ProducerInfoMsg>();
   readonly #incoming = new Map<string, IncomingPipe>();
@@ -72,14 +74,22 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #state: LinkStats['state'] = 'connecting';
   /** Messages that follow the remote Hello while our pipe is still connecting. */
   #early: LinkMessage[] | undefined;
+  /** What the room said after the snapshot, until our Hello is on the stream: sent after it, in order. */
+  #outbox: LinkMessage[] | undefined = [];
   readonly #folded = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
 
-  private constructor(o: LinkOptions, stream: LinkStream, transport: types.PipeTransport) {
+  /**
+   * Takes the room's snapshot now, then makes our PipeTransport and sends Hello with it.
+   * The owner must register the link in the same synchronous step (before anything awaits),
+   * so that every room event after the snapshot is told to this link: said before Hello is
+   * out, it waits in the outbox and follows Hello. A snapshot taken later than registration,
+   * or registration after an await, loses what happens in between (issue #11 item 8).
+   */
+  constructor(o: LinkOptions, stream: LinkStream) {
     super(o.log);
     this.#o = o;
     this.remoteNode = o.remoteNode;
     this.#stream = stream;
-    this.#transport = transport;
     stream.on('data', (msg: LinkMessage) => this.#onMessage(msg));
     stream.on('error', (err: Error) => this.#closeFor(`stream error: ${err.message}`));
     stream.on('end', () => this.#closeFor('stream ended'));
@@ -87,34 +97,43 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     // A server-side stream whose call is cancelled (peer gone, server shut down) says so here.
     stream.on('cancelled', () => this.#closeFor('stream cancelled'));
     if (stream.destroyed) queueMicrotask(() => this.#closeFor('stream already closed'));
-    transport.on('routerclose', () => this.#closeFor('router closed'));
-    transport.observer.once('close', () => this.#closeFor('pipe transport closed'));
-  }
-
-  /** Creates our PipeTransport and sends Hello; the link is up when the remote Hello arrives. */
-  static async open(o: LinkOptions, stream: LinkStream): Promise<Link> {
-    const transport = await o.router.createPipeTransport({
+    const snap = o.snapshot();
+    this.#transportReady = o.router.createPipeTransport({
       listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.mediaAddress !== o.listenIp ? { announcedAddress: o.mediaAddress } : {}) },
       enableSrtp: true,
+      // RTX on the pipe: a packet lost between nodes is asked for again (NACK) by the far
+      // node and resent by the origin; without it a pipe forwards no NACK at all.
       enableRtx: true,
     });
-    const link = new Link(o, stream, transport);
-    const snap = o.snapshot();
-    const srtp = transport.srtpParameters!;
-    link.#send({
-      hello: {
-        room: o.room,
-        nodeId: o.localNode,
-        region: o.localRegion,
-        ip: o.mediaAddress,
-        port: transport.tuple.localPort,
-        srtpCryptoSuite: srtp.cryptoSuite,
-        srtpKeyBase64: srtp.keyBase64,
-        peers: snap.peers,
-        producers: snap.producers,
+    this.#transportReady.then(
+      (transport) => {
+        if (this.closed) {
+          transport.close();
+          return;
+        }
+        this.#transport = transport;
+        transport.on('routerclose', () => this.#closeFor('router closed'));
+        transport.observer.once('close', () => this.#closeFor('pipe transport closed'));
+        const srtp = transport.srtpParameters!;
+        const outbox = this.#outbox ?? [];
+        this.#outbox = undefined;
+        this.#send({
+          hello: {
+            room: o.room,
+            nodeId: o.localNode,
+            region: o.localRegion,
+            ip: o.mediaAddress,
+            port: transport.tuple.localPort,
+            srtpCryptoSuite: srtp.cryptoSuite,
+            srtpKeyBase64: srtp.keyBase64,
+            peers: snap.peers,
+            producers: snap.producers,
+          },
+        });
+        for (const msg of outbox) this.#send(msg);
       },
-    });
-    return link;
+      (err: Error) => this.#closeFor(`cannot create pipe transport: ${err.message}`),
+    );
   }
 
   get closed(): boolean {
@@ -142,7 +161,8 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     return [...this.#incoming.keys()];
   }
 
-  get pipeTransport(): types.PipeTransport {
+  /** Ours, once made (undefined while the link is being set up). */
+  get pipeTransport(): types.PipeTransport | undefined {
     return this.#transport;
   }
 
@@ -247,7 +267,8 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     const peers = [...this.#remotePeers.keys()];
     this.#remotePeers.clear();
     this.#remoteProducers.clear();
-    this.#transport.close();
+    this.#outbox = undefined;
+    this.#transport?.close(); // not made yet: closed when it comes
     try {
       if ('cancel' in this.#stream) this.#stream.cancel();
       else this.#stream.end();
@@ -261,6 +282,10 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
 
   #send(msg: LinkMessage): void {
     if (this.#state === 'closed') return;
+    if (this.#outbox) {
+      this.#outbox.push(msg);
+      return;
+    }
     try {
       this.#stream.write(msg);
     } catch (err) {
@@ -346,12 +371,14 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       this.#closeFor(`hello from ${hello.nodeId}/${hello.room}, expected ${this.remoteNode}/${this.#o.room}`);
       return;
     }
-    this.#transport
-      .connect({
-        ip: hello.ip,
-        port: hello.port,
-        srtpParameters: { cryptoSuite: hello.srtpCryptoSuite as types.SrtpCryptoSuite, keyBase64: hello.srtpKeyBase64 },
-      })
+    this.#transportReady
+      .then((transport) =>
+        transport.connect({
+          ip: hello.ip,
+          port: hello.port,
+          srtpParameters: { cryptoSuite: hello.srtpCryptoSuite as types.SrtpCryptoSuite, keyBase64: hello.srtpKeyBase64 },
+        }),
+      )
       .then(
         () => {
           if (this.closed) return;
@@ -388,7 +415,8 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       this.#outgoing.get(producerId)!.close();
       this.#outgoing.delete(producerId);
     }
-    this.#transport.consume({ producerId }).then(
+    // Pipe requests and offers are handled only once the link is up, so our transport exists.
+    this.#transport!.consume({ producerId }).then(
       (consumer) => {
         if (this.closed) return consumer.close();
         this.#outgoing.set(producerId, consumer);
@@ -415,7 +443,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       pending.reject(new Error('bad rtp parameters in pipe offer'));
       return;
     }
-    this.#transport
+    this.#transport!
       .produce({
         id: offer.producerId, // same id on every node, so the room's notifications agree
         kind: offer.kind as types.MediaKind,
@@ -430,6 +458,10 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
             pending.reject(new Error('pipe no longer wanted'));
             return;
           }
+          // A pause or resume that crossed while the pipe producer was being made found no
+          // producer to apply to; the remote producer's record has the latest state.
+          const paused = this.#remoteProducers.get(offer.producerId)?.paused;
+          if (paused !== undefined && paused !== producer.paused) (paused ? producer.pause() : producer.resume()).catch(() => undefined);
           pending.resolve(producer);
         },
         (err: Error) => pending.reject(err),

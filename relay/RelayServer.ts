@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.js';
+import { RELAY_SERVER_OPTIONS } from './grpcOptions.js';
 import { METADATA, relayService, type LinkMessage } from './proto.js';
 
 /** What the relay server hands an authenticated incoming link to (the node's room cascades). */
@@ -25,7 +26,7 @@ function secretMatches(given: string, expected: string): boolean {
 
 /** The gRPC relay endpoint of a region node: authenticates link streams and hands them on. */
 export class RelayServer {
-  readonly #server = new grpc.Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+  readonly #server = new grpc.Server(RELAY_SERVER_OPTIONS);
   #port = 0;
 
   private constructor() {}

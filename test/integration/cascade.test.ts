@@ -80,7 +80,7 @@ describe('cascade: one room on three nodes (real workers, real gRPC, real pipes 
     const ac = linkTo(a, c)!;
     assert.deepEqual(ab.outgoingPipes(), [alice.producerId]);
     assert.deepEqual(ac.outgoingPipes(), [alice.producerId]);
-    assert.equal((await ab.pipeTransport.dump()).consumerIds.length, 1, 'one mediasoup pipe consumer on A for B');
+    assert.equal((await ab.pipeTransport!.dump()).consumerIds.length, 1, 'one mediasoup pipe consumer on A for B');
     assert.deepEqual(linkTo(b, a)!.incomingPipes(), [alice.producerId]);
     const stats = await ab.stats();
     assert.ok(stats.packetsOut > 0 && stats.bytesOut > 0);
