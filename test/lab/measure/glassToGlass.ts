@@ -25,6 +25,14 @@ import { percentile } from '../../../bench/stats.js';
  *   summarize(reads, opts?: {peer?: string}): GlassToGlassSummary        (pure)
  *       p50/p95/mean of the good reads (optionally of one sender), good and bad counts.
  *   stampBits(ms) / bitsToStamp(bits, nowMs) / lumaToBits(lumas)        (pure; the code)
+ *
+ * E.g. the eu-west → ap-northeast figure: installStampCamera(context) before the pages load,
+ * startReader(apPage) once joined, then
+ * summarize(await readGlassToGlass(apPage, {since}), {peer: 'user-eu-west'}).p50Ms.
+ * What it measures: from the moment a frame is made (no camera capture latency) through
+ * encode, network, SFU(s), jitter buffer and decode to the frame being presented (read in
+ * requestVideoFrameCallback; on a 100 ms timer where that API is missing, which adds up to one
+ * timer period). Chromium's fake microphone still sends audio.
  */
 
 export interface StampCameraOptions {

@@ -18,6 +18,7 @@ import type { Page } from 'playwright-core';
  *       Milliseconds (from `since`, a Date.now() value, default the call) until every page is
  *       decoding video from `expectedPeers` other peers (a number, or the peers' names), i.e.
  *       framesDecoded grew between two polls. Rejects with DecodingTimeoutError (`.missing`).
+ *   decodingPeers(before, after): string[]                 (pure; senders whose frames grew)
  *   lostStreams(snapshots, users, kinds?): LostStream[]    (pure)
  *       Every (receiver, sender, kind) among `users` for which no snapshot ever showed media
  *       (video: a decoded frame; audio: a packet): the stream never reached that receiver.
