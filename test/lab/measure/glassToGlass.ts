@@ -344,14 +344,22 @@ function pageLib(): void {
       return v;
     };
     const due = (video: any): boolean => performance.now() - (last.get(video) ?? -Infinity) >= intervalMs;
-    const hookFrames = (video: any, consumer: any): void => {
+    // The consumer a <video> shows now: an app may give the same element another track later.
+    const consumerOf = (video: any): any => {
+      const ids = new Set((video.srcObject?.getVideoTracks?.() ?? []).map((t: any) => t.id));
+      return (w.__octomesh?.client?.consumers ?? []).find((c: any) => c.kind === 'video' && ids.has(c.track.id));
+    };
+    const hookFrames = (video: any): void => {
       if (hooked.has(video) || typeof video.requestVideoFrameCallback !== 'function') return;
       hooked.add(video);
       const onFrame = (): void => {
-        if (!video.isConnected && !own.has(consumer.track.id)) return;
+        if (!video.isConnected && ![...own.values()].includes(video)) return; // gone: stop the loop
         g.onPresentedFrames = true;
         lastFrame.set(video, performance.now());
-        if (due(video) && video.srcObject?.getVideoTracks?.().some((t: any) => t.id === consumer.track.id)) read(video, consumer, true);
+        if (due(video)) {
+          const consumer = consumerOf(video);
+          if (consumer) read(video, consumer, true);
+        }
         video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
@@ -362,9 +370,15 @@ function pageLib(): void {
       for (const c of consumers) {
         if (c.kind !== 'video' || c.track.readyState !== 'live') continue;
         const video = videoFor(c);
-        hookFrames(video, c);
+        hookFrames(video);
         const silent = performance.now() - (lastFrame.get(video) ?? -Infinity) > 3 * intervalMs;
         if (silent && due(video)) read(video, c, false);
+      }
+      for (const [id, v] of own) {
+        if (consumers.some((c: any) => c.track.id === id)) continue;
+        v.srcObject = null;
+        v.remove();
+        own.delete(id);
       }
     }, intervalMs);
   };

@@ -20,6 +20,7 @@ import type { Page } from 'playwright-core';
  *       framesDecoded grew between two polls. Rejects with DecodingTimeoutError (`.missing`).
  *   decodingPeers(before, after): string[]                 (pure; senders whose frames grew)
  *   lostStreams(snapshots, users, kinds?): LostStream[]    (pure)
+ *   describeReceiver(page): Promise<string>                consumers and raw inbound-rtp, to log
  *       Every (receiver, sender, kind) among `users` for which no snapshot ever showed media
  *       (video: a decoded frame; audio: a packet): the stream never reached that receiver.
  *
@@ -348,4 +349,28 @@ export async function waitUntilDecodingAll(
     if (at >= deadline) throw new DecodingTimeoutError(timeoutMs, missing);
     prev = next;
   }
+}
+
+/**
+ * What a receiving page holds, for when a stream is missing: its consumers (sender, kind,
+ * track, paused) and its raw inbound-rtp streams (track, ssrc, mid, counters), one per line.
+ */
+export async function describeReceiver(page: Page): Promise<string> {
+  return (await page.evaluate(async (timeoutMs: number) => {
+    const w = globalThis as any;
+    const hook = w.__octomesh;
+    const lines: string[] = [`${new URL(w.location.href).searchParams.get('name')}: state ${hook?.state} region ${hook?.region} peer ${hook?.peerId}`];
+    if (!hook?.client) return lines.join('\n');
+    const client = hook.client;
+    for (const p of client.peers) lines.push(`  peer ${p.displayName} ${p.peerId} ${p.region}`);
+    for (const c of client.consumers) {
+      lines.push(`  consumer ${c.kind} from ${c.peerId} ${c.consumerId} track ${c.track.id} ${c.track.readyState}${c.track.muted ? ' muted' : ''}${c.producerPaused ? ' producer-paused' : ''} layers ${JSON.stringify(c.currentLayers)}`);
+    }
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), timeoutMs));
+    const report: any = await Promise.race([client.getRecvStats().catch(() => null), timeout]);
+    report?.forEach((s: any) => {
+      if (s.type === 'inbound-rtp') lines.push(`  inbound-rtp ${s.kind} track ${s.trackIdentifier} ssrc ${s.ssrc} mid ${s.mid} packets ${s.packetsReceived} frames ${s.framesDecoded ?? '-'}`);
+    });
+    return lines.join('\n');
+  }, STATS_TIMEOUT_MS)) as string;
 }
