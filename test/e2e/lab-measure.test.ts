@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
 import { installStampCamera, readGlassToGlass, startReader, summarize } from '../lab/measure/glassToGlass.js';
-import { describeReceiver, lostStreams, measureWindow, waitUntilDecodingAll } from '../lab/measure/quality.js';
+import { describeReceiver, lostStreams, measureWindow, snapshot, waitUntilDecodingAll } from '../lab/measure/quality.js';
 import { formatGlassToGlass, formatTable, freezeMsPerMin } from '../lab/measure/report.js';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-northeast'] as const;
@@ -80,6 +80,29 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     for (const r of reads) assert.ok(r.good.length > 0, `${r.receiver}: good glass-to-glass reads`);
     assert.ok(all.p50Ms !== null && all.p50Ms > 0 && all.p50Ms < 2_000, `glass-to-glass p50 ${all.p50Ms} ms is positive and below 2 s`);
     assert.deepEqual(errors, []);
+  });
+
+  it('reads the code back from the lowest simulcast layer', async () => {
+    const ap = pages[2]!;
+    const consumers = (await ap.evaluate(`window.__octomesh.consumers().filter((c) => c.kind === 'video').map((c) => c.consumerId)`)) as string[];
+    for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 0)`);
+    const lowest = CAM_W / 4;
+    const deadline = Date.now() + 20_000;
+    let widths: number[] = [];
+    while (Date.now() < deadline) {
+      const snap = await snapshot(ap);
+      widths = snap.streams.filter((s) => s.kind === 'video').map((s) => s.frameWidth);
+      if (widths.length === 2 && widths.every((w) => w === lowest)) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.deepEqual(widths, [lowest, lowest], `both streams at ${lowest} px wide`);
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const reads = await readGlassToGlass(ap, { since });
+    const low = reads.good.filter((g) => g.width === lowest);
+    console.log(`${formatGlassToGlass(`both -> user-ap-northeast at ${lowest} px`, summarize({ ...reads, good: low }))}`);
+    assert.ok(low.length > 0, `good reads at ${lowest} px`);
+    for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 2)`);
   });
 
   it('times a failover: the ap-northeast node killed, until every page decodes both others again', async () => {

@@ -2,21 +2,22 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { percentile } from '../../../bench/stats.js';
 
 /*
- * Glass-to-glass delay: the sender's camera is replaced by a canvas that paints the wall clock
- * (Date.now(), low 32 bits) into every frame as a grid of big black/white blocks with a
- * CRC-16; the receiver draws each remote <video> to a small canvas (at most every
- * `intervalMs`, on a presented frame when requestVideoFrameCallback is available), reads the
- * blocks back and records now − stamp. All browsers run on one machine, so one clock.
- * Blocks are 1/8 of the width by 1/8 of the height: 40×22 px even on a 320×180 simulcast layer,
- * far above VP8's 16×16 macroblocks. A read with a grey (ambiguous) block or a bad CRC is
- * counted as bad and dropped. The bottom quarter of the frame moves (bars and noise blocks),
- * so the encoder spends real bitrate as it would on a face.
+ * Glass-to-glass delay: the sender's camera is replaced by frames that carry the wall clock
+ * (Date.now(), low 32 bits) as a grid of big black/white blocks with a CRC-16 (I420 frames
+ * written into a MediaStreamTrackGenerator on Chromium, a canvas capture elsewhere); the
+ * receiver draws each remote <video> to a small canvas (at most every `intervalMs`, on a
+ * presented frame when requestVideoFrameCallback is available), reads the blocks back and
+ * records now − stamp. All browsers run on one machine, so one clock.
+ * Blocks are 1/8 of the width by 1/8 of the height: 40×22 px on a 320×180 simulcast layer,
+ * above VP8's 16×16 macroblocks. A read with a grey (ambiguous) block or a bad CRC is counted
+ * as bad and dropped. The bottom quarter of the frame moves (bars changing colour, optional
+ * noise), so the encoder spends real bitrate (~650 kbps on the 1280 layer) as it would on a face.
  *
  * API (stable; test/lab's runner calls these):
  *
  *   stampCameraScript(opts?: StampCameraOptions): string
  *       Source for page.addInitScript({content}) / context.addInitScript({content}): the page's
- *       getUserMedia({video}) gets the stamped canvas track (audio still from the real/fake mic).
+ *       getUserMedia({video}) gets the stamped track (audio still from the real/fake mic).
  *   installStampCamera(target: Page | BrowserContext, opts?): Promise<void>   (the same, applied)
  *   startReader(page, opts?: {intervalMs?: number}): Promise<void>
  *       Starts reading every remote video the app shows (idempotent; follows new consumers).
@@ -36,7 +37,10 @@ import { percentile } from '../../../bench/stats.js';
  */
 
 export interface StampCameraOptions {
-  /** Canvas size; 1280×720 (the app's camera constraint) gives Chromium three simulcast layers. */
+  /**
+   * Frame size; 1280×720 (default, the app's camera constraint) gives Chromium three simulcast
+   * layers; 640×360 costs a quarter of the pixels (Chromium may then send fewer layers).
+   */
   width?: number;
   height?: number;
   fps?: number;
@@ -394,7 +398,7 @@ export function stampCameraScript(opts: StampCameraOptions = {}): string {
   return `(() => {\n${pageSource()}\nglobalThis.__octomeshG2G.installCamera(${JSON.stringify(o)});\n})();`;
 }
 
-/** Every page of `target` opened from now on sends the stamped canvas as its camera. */
+/** Every page of `target` opened from now on sends the stamped frames as its camera. */
 export async function installStampCamera(target: Page | BrowserContext, opts: StampCameraOptions = {}): Promise<void> {
   await target.addInitScript({ content: stampCameraScript(opts) });
 }
