@@ -5,7 +5,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
 import { installStampCamera, readGlassToGlass, startReader, summarize } from '../lab/measure/glassToGlass.js';
 import { describeReceiver, lostStreams, measureWindow, snapshot, waitUntilDecodingAll } from '../lab/measure/quality.js';
-import { formatGlassToGlass, formatTable, freezeMsPerMin } from '../lab/measure/report.js';
+import { formatGlassToGlass, formatSenderTable, formatTable, freezeMsPerMin } from '../lab/measure/report.js';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-northeast'] as const;
 const USERS = REGIONS.map((r) => `user-${r}`);
@@ -48,6 +48,11 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     const since = Date.now();
     const win = await measureWindow(pages, WINDOW_MS);
     console.log(formatTable(`loopback, ${REGIONS.join(' / ')}, stamped camera ${CAM_W}x${CAM_H}`, win.rows));
+    console.log(formatSenderTable('loopback', win.senders));
+    for (const s of win.senders) {
+      assert.ok(s.sourceFps > 0, `${s.sender}'s camera gives frames`);
+      assert.ok(s.layers.some((l) => l.fps > 0 && l.kbps > 0), `${s.sender} encodes and sends video`);
+    }
 
     const missing = USERS.some((receiver) => USERS.some((sender) => sender !== receiver && win.rows.filter((r) => r.receiver === receiver && r.peerName === sender).length < 2));
     if (missing) for (const p of pages) console.log(await describeReceiver(p));

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bitsToStamp, lumaToBits, stampBits, summarize, type GlassToGlassReads } from '../lab/measure/glassToGlass.js';
 import { decodingPeers, diffSnapshots, lostStreams, type PageSnapshot, type StreamSnapshot, type StreamWindow } from '../lab/measure/quality.js';
-import { formatGlassToGlass, formatTable, freezeMsPerMin, textTable } from '../lab/measure/report.js';
+import { formatGlassToGlass, formatSenderTable, formatTable, freezeMsPerMin, textTable } from '../lab/measure/report.js';
+import { diffSender, type LayerSnapshot, type SenderSnapshot } from '../lab/measure/sender.js';
 
 /** A window row with everything zero but what the case sets. */
 function testRow(receiver: string, peerName: string, over: Partial<StreamWindow> = {}): StreamWindow {
   return {
     receiver, receiverRegion: null, key: `${peerName}/video`, peerName, peerRegion: null, kind: 'video', seconds: 60,
     fps: 30, freezeCount: 0, freezeMs: 0, nackCount: 0, pliCount: 0, jbMsPerFrame: 20, frameWidth: 1280, frameHeight: 720,
-    spatialLayer: 2, packetsLost: 0, packetsReceived: 1000, lossFraction: 0, bytesPerS: 100_000, concealedFraction: null,
+    spatialLayer: 2, temporalLayer: 2, packetsLost: 0, packetsReceived: 1000, lossFraction: 0, bytesPerS: 100_000, concealedFraction: null,
     restarted: false, gone: false, ...over,
   };
 }
@@ -76,7 +77,7 @@ describe('lab report: tables', () => {
     assert.match(lines[1]!, /^receiver\s+from\s+kind\s+fps\s+freezes\s+freeze ms\s+nack\s+pli\s+jb ms\/f\s+width\s+layer\s+loss %\s+kbps$/);
     assert.equal(lines.length, 2 + 2 + rows.length, 'title, header, rule, rows, footer');
     const eu = lines.find((l) => l.startsWith('user-eu') && l.includes('video'))!;
-    assert.deepEqual(eu.split(/\s+/), ['user-eu', 'user-ap', 'video', '29.5', '2', '340', '7', '1', '41.3', '640', '1', '1.23', '400']);
+    assert.deepEqual(eu.split(/\s+/), ['user-eu', 'user-ap', 'video', '29.5', '2', '340', '7', '1', '41.3', '640', '1/2', '1.23', '400']);
     const audio = lines.find((l) => l.includes('audio'))!;
     assert.deepEqual(audio.split(/\s+/), ['user-eu', 'user-ap', 'audio', '-', '-', '-', '0', '-', '-', '-', '-', '0.00', '800']);
     assert.ok(lines.some((l) => l.includes('user-eu (new)')), 'a replaced stream is marked');
@@ -205,5 +206,42 @@ describe('lab glass-to-glass: the painted clock code', () => {
     assert.deepEqual(summarize(reads), { goodReads: 5, badReads: 2, p50Ms: 30, p95Ms: 48, meanMs: 30 });
     assert.deepEqual(summarize([reads, reads], { peer: 'eu' }), { goodReads: 8, badReads: 2, p50Ms: 25, p95Ms: 40, meanMs: 25 });
     assert.deepEqual(summarize(reads, { peer: 'nobody' }), { goodReads: 0, badReads: 0, p50Ms: null, p95Ms: null, meanMs: null });
+  });
+});
+
+describe('lab sender: the sending side over a window', () => {
+  const layer = (rid: string, over: Partial<LayerSnapshot> = {}): LayerSnapshot => ({
+    rid, frameWidth: 320, framesEncoded: 0, framesSent: 0, bytesSent: 0, retransmittedBytesSent: 0, nackCount: 0, pliCount: 0, firCount: 0,
+    totalEncodeTime: 0, qualityLimitationReason: 'none', cpuLimitedS: 0, bandwidthLimitedS: 0, ...over,
+  });
+  const sender = (at: number, sourceFrames: number, layers: LayerSnapshot[]): SenderSnapshot => ({ sender: 'eu', at, sourceFrames, layers });
+
+  it('turns per-layer counters into rates, and says what limited the encoder', () => {
+    const a = sender(0, 100, [layer('r0', { framesEncoded: 100, bytesSent: 10_000, nackCount: 1, pliCount: 2, totalEncodeTime: 1 }), layer('r2', { frameWidth: 1280, framesEncoded: 90, bytesSent: 50_000 })]);
+    const b = sender(10_000, 400, [
+      layer('r0', { framesEncoded: 400, bytesSent: 135_000, retransmittedBytesSent: 2_500, nackCount: 4, pliCount: 3, totalEncodeTime: 4, cpuLimitedS: 2.5 }),
+      layer('r2', { frameWidth: 640, framesEncoded: 290, bytesSent: 1_050_000, qualityLimitationReason: 'bandwidth', bandwidthLimitedS: 10 }),
+    ]);
+    const w = diffSender(a, b);
+    assert.equal(w.seconds, 10);
+    assert.equal(w.sourceFps, 30);
+    const [r0, r2] = w.layers;
+    assert.deepEqual([r0!.fps, r0!.kbps, r0!.retransmitKbps, r0!.nackCount, r0!.pliCount, r0!.encodeMsPerFrame, r0!.cpuLimitedFraction], [30, 100, 2, 3, 1, 10, 0.25]);
+    assert.deepEqual([r2!.fps, r2!.kbps, r2!.frameWidth, r2!.qualityLimitationReason, r2!.bandwidthLimitedFraction], [20, 800, 640, 'bandwidth', 1]);
+    const table = formatSenderTable('loss 0 %', [w]).split('\n');
+    assert.equal(table[0], '== loss 0 % (senders)');
+    assert.deepEqual(table[3]!.split(/\s{2,}/), ['eu', 'r0', '30.0', '30.0', '320', '100', '2', '3', '1', '10.0', 'none (cpu 25%)']);
+    assert.deepEqual(table[4]!.split(/\s{2,}/), ['eu', 'r2', '30.0', '20.0', '640', '800', '0', '0', '0', '0.0', 'bandwidth (bw 100%)']);
+  });
+
+  it('counts a layer whose counters went back (a new send transport after a rejoin) from zero', () => {
+    const w = diffSender(sender(0, 900, [layer('r0', { framesEncoded: 900, bytesSent: 900_000 })]), sender(5_000, 50, [layer('r0', { framesEncoded: 50, bytesSent: 25_000 })]));
+    assert.equal(w.sourceFps, 10);
+    assert.equal(w.layers[0]!.fps, 10);
+    assert.equal(w.layers[0]!.kbps, 40);
+  });
+
+  it('refuses snapshots of two senders', () => {
+    assert.throws(() => diffSender(sender(0, 0, []), { ...sender(1, 0, []), sender: 'ap' }), TypeError);
   });
 });

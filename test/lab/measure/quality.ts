@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { diffSender, senderSnapshot, type SenderWindow } from './sender.js';
 
 /*
  * Call quality as each receiving browser sees it, read from the octomesh web app's own
@@ -13,7 +14,7 @@ import type { Page } from 'playwright-core';
  *   diffSnapshots(before, after): StreamWindow[]           (pure; one row per remote stream)
  *   measureWindow(pages, ms, opts?: {everyMs?}): Promise<QualityWindow>
  *       Snapshots at the start and end (and every `everyMs` in between, for lostStreams);
- *       rows are the deltas over the window.
+ *       rows are the deltas over the window; `senders` the same window at each page's sender.
  *   waitUntilDecodingAll(pages, expectedPeers, timeoutMs, opts?: {since?, pollMs?}): Promise<number>
  *       Milliseconds (from `since`, a Date.now() value, default the call) until every page is
  *       decoding video from `expectedPeers` other peers (a number, or the peers' names), i.e.
@@ -101,7 +102,9 @@ export interface StreamWindow {
   /** The received size at the end of the window (the spatial layer reaching this receiver). */
   frameWidth: number;
   frameHeight: number;
+  /** The layers the server says it forwards at the end of the window (null: unknown or none). */
   spatialLayer: number | null;
+  temporalLayer: number | null;
   packetsLost: number;
   packetsReceived: number;
   /** packetsLost / (packetsLost + packetsReceived) over the window, 0..1. */
@@ -120,6 +123,8 @@ export interface QualityWindow {
   rows: StreamWindow[];
   /** Every snapshot taken (start, intermediate, end), for lostStreams. */
   snapshots: PageSnapshot[];
+  /** The same window seen from each page's sending side (sender.ts). */
+  senders: SenderWindow[];
 }
 
 export interface LostStream {
@@ -249,6 +254,7 @@ function row(at: PageSnapshot, b: StreamSnapshot, a: StreamSnapshot | null, seco
     frameWidth: gone ? 0 : b.frameWidth,
     frameHeight: gone ? 0 : b.frameHeight,
     spatialLayer: gone ? null : b.spatialLayer,
+    temporalLayer: gone ? null : b.temporalLayer,
     packetsLost: lost,
     packetsReceived: received,
     lossFraction: lost + received > 0 ? lost / (lost + received) : 0,
@@ -268,7 +274,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function measureWindow(pages: readonly Page[], ms: number, opts: { everyMs?: number } = {}): Promise<QualityWindow> {
   const everyMs = opts.everyMs ?? 2_000;
   const start = Date.now();
-  const first = await snapshotAll(pages);
+  const [first, sendFirst] = await Promise.all([snapshotAll(pages), Promise.all(pages.map((p) => senderSnapshot(p)))]);
   const snapshots = [...first];
   for (;;) {
     const left = start + ms - Date.now();
@@ -276,10 +282,11 @@ export async function measureWindow(pages: readonly Page[], ms: number, opts: { 
     await sleep(Math.min(left, everyMs));
     if (start + ms - Date.now() > 50) snapshots.push(...(await snapshotAll(pages)));
   }
-  const last = await snapshotAll(pages);
+  const [last, sendLast] = await Promise.all([snapshotAll(pages), Promise.all(pages.map((p) => senderSnapshot(p)))]);
   snapshots.push(...last);
   const rows = first.flatMap((a, i) => diffSnapshots(a, last[i]!));
-  return { seconds: (Date.now() - start) / 1000, rows, snapshots };
+  const senders = sendFirst.map((a, i) => diffSender(a, sendLast[i]!));
+  return { seconds: (Date.now() - start) / 1000, rows, snapshots, senders };
 }
 
 /** Every (receiver, sender, kind) among `users` that no snapshot shows media for. */
