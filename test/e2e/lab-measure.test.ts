@@ -110,6 +110,16 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 2)`);
   });
 
+  it('gives an empty snapshot, not an error, for a page that cannot answer (closed)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${cluster.base}/?room=lab-measure-closed&name=gone-user`);
+    await page.close();
+    const snap = await snapshot(page);
+    assert.equal(snap.receiver, 'gone-user');
+    assert.match(snap.state, /^unreachable: /);
+    assert.deepEqual(snap.streams, []);
+  });
+
   it('times a failover: the ap-northeast node killed, until every page decodes both others again', async () => {
     const regions = (await (await fetch(`${cluster.base}/admin/regions`)).json()) as { regions: { name: string; nodes: { pid: number }[] }[] };
     const pid = regions.regions.find((r) => r.name === 'ap-northeast')!.nodes[0]!.pid;

@@ -9,7 +9,9 @@ import { diffSender, senderSnapshot, type SenderWindow } from './sender.js';
  * API (stable; test/lab's runner calls these):
  *
  *   snapshot(page, opts?: {receiver?}): Promise<PageSnapshot>
- *       One reading of every inbound stream of one page, keyed `${peerName}/${kind}`.
+ *       One reading of every inbound stream of one page, keyed `${peerName}/${kind}`; never
+ *       rejects (a page that cannot be evaluated gives no streams, state 'unreachable: …').
+ *   pageName(page): string                                 (the page URL's `name` parameter)
  *   snapshotAll(pages): Promise<PageSnapshot[]>            (all pages at once)
  *   diffSnapshots(before, after): StreamWindow[]           (pure; one row per remote stream)
  *   measureWindow(pages, ms, opts?: {everyMs?}): Promise<QualityWindow>
@@ -200,9 +202,27 @@ async function collectInPage(arg: { receiver: string | null; timeoutMs: number }
   return { ...empty, at: Date.now(), streams };
 }
 
-/** One reading of every inbound stream of `page`. A page without the app yields no streams. */
+/** The `name` query parameter of the page's URL, read from Node (works while the page is busy). */
+export function pageName(page: Page): string {
+  try {
+    return new URL(page.url()).searchParams.get('name') ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * One reading of every inbound stream of `page`. A page without the app yields no streams; so
+ * does one that cannot be evaluated (crashed, navigating), with state `unreachable: <why>`,
+ * so that a window over a failure still has rows (its streams then show as gone).
+ */
 export async function snapshot(page: Page, opts: { receiver?: string } = {}): Promise<PageSnapshot> {
-  return (await page.evaluate(collectInPage, { receiver: opts.receiver ?? null, timeoutMs: STATS_TIMEOUT_MS })) as PageSnapshot;
+  try {
+    return (await page.evaluate(collectInPage, { receiver: opts.receiver ?? null, timeoutMs: STATS_TIMEOUT_MS })) as PageSnapshot;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { receiver: opts.receiver ?? pageName(page), at: Date.now(), state: `unreachable: ${why}`, region: null, streams: [] };
+  }
 }
 
 export function snapshotAll(pages: readonly Page[]): Promise<PageSnapshot[]> {
@@ -340,18 +360,14 @@ export async function waitUntilDecodingAll(
     if (typeof expectedPeers === 'number') return decoding.length >= expectedPeers ? [] : [`${receiver} decodes ${decoding.length}/${expectedPeers} (${decoding.join(' ') || 'none'})`];
     return expectedPeers.filter((p) => p !== receiver && !decoding.includes(p)).map((p) => `${receiver} ← ${p}`);
   };
-  let prev = await Promise.all(pages.map((p) => snapshot(p).catch(() => null)));
+  let prev = await Promise.all(pages.map((p) => snapshot(p)));
   let missing: string[] = ['no poll yet'];
   for (;;) {
     await sleep(pollMs);
-    const next = await Promise.all(pages.map((p) => snapshot(p).catch(() => null)));
+    const next = await Promise.all(pages.map((p) => snapshot(p)));
     const at = Date.now();
     missing = [];
-    next.forEach((b, i) => {
-      const a = prev[i];
-      if (!a || !b) missing.push(`page ${i}: no stats`);
-      else missing.push(...enough(b.receiver, decodingPeers(a, b)));
-    });
+    next.forEach((b, i) => missing.push(...enough(b.receiver, decodingPeers(prev[i]!, b))));
     if (missing.length === 0) return at - since;
     if (at >= deadline) throw new DecodingTimeoutError(timeoutMs, missing);
     prev = next;

@@ -100,8 +100,19 @@ async function collectSendInPage(arg: { sender: string | null; timeoutMs: number
   return out;
 }
 
+/** Never rejects: a page that cannot be evaluated gives no layers. */
 export async function senderSnapshot(page: Page, opts: { sender?: string } = {}): Promise<SenderSnapshot> {
-  return (await page.evaluate(collectSendInPage, { sender: opts.sender ?? null, timeoutMs: STATS_TIMEOUT_MS })) as SenderSnapshot;
+  try {
+    return (await page.evaluate(collectSendInPage, { sender: opts.sender ?? null, timeoutMs: STATS_TIMEOUT_MS })) as SenderSnapshot;
+  } catch {
+    let sender = opts.sender ?? '';
+    try {
+      sender ||= new URL(page.url()).searchParams.get('name') ?? '';
+    } catch {
+      // about:blank or a closed page: no name
+    }
+    return { sender, at: Date.now(), sourceFrames: 0, layers: [] };
+  }
 }
 
 /** Rates per layer between two snapshots of one sender; a layer that restarted counts from zero. */
