@@ -89,6 +89,7 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
 
   it('reads the code back from the lowest simulcast layer', async () => {
     const ap = pages[2]!;
+    await startReader(ap); // (idempotent: this case must not depend on the first one's)
     const consumers = (await ap.evaluate(`window.__octomesh.consumers().filter((c) => c.kind === 'video').map((c) => c.consumerId)`)) as string[];
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 0)`);
     const lowest = CAM_W / 4;
@@ -134,6 +135,7 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     assert.ok(ms > 0);
     // The stream from the rejoined user is a new one; the window counts it as such, and the
     // glass-to-glass reader has followed it to its new consumer.
+    await Promise.all(pages.map((p) => startReader(p)));
     const since = Date.now();
     const win = await measureWindow(pages, 5_000);
     console.log(formatTable('loopback, after the ap-northeast node was killed', win.rows));

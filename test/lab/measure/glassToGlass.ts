@@ -294,13 +294,13 @@ function pageLib(): void {
       if (list.length > 20_000) list.splice(0, list.length - 20_000);
     };
     const read = (video: any, consumer: any, onFrame: boolean): void => {
+      const now = Date.now(); // before drawing: the frame is on the glass now, not after the copy
       last.set(video, performance.now());
       if (video.readyState < 2 || !video.videoWidth) return;
       const hook = w.__octomesh;
       const peer = hook?.client?.peers?.find((p: any) => p.peerId === consumer.peerId);
       const name = peer?.displayName ?? consumer.peerId;
       ctx.drawImage(video, 0, 0, 160, 90);
-      const now = Date.now();
       const data = ctx.getImageData(0, 0, 160, 90).data;
       const lumas: number[] = [];
       const bw = 160 / COLS_;
