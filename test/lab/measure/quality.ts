@@ -23,9 +23,10 @@ import { diffSender, senderSnapshot, type SenderWindow } from './sender.js';
  *       framesDecoded grew between two polls. Rejects with DecodingTimeoutError (`.missing`).
  *   decodingPeers(before, after): string[]                 (pure; senders whose frames grew)
  *   lostStreams(snapshots, users, kinds?): LostStream[]    (pure)
- *   describeReceiver(page): Promise<string>                consumers and raw inbound-rtp, to log
  *       Every (receiver, sender, kind) among `users` for which no snapshot ever showed media
  *       (video: a decoded frame; audio: a packet): the stream never reached that receiver.
+ *   describeReceiver(page): Promise<string>
+ *       The page's consumers and raw inbound-rtp streams, to log when a stream is missing.
  *
  * Names: a receiver is named by the `name` query parameter of its page URL (the app's display
  * name) unless `receiver` is given; a sender by its display name from the SDK's peer list.
