@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { diffSender, senderSnapshot, type SenderWindow } from './sender.js';
 
 /*
  * Call quality as each receiving browser sees it, read from the octomesh web app's own
@@ -8,19 +9,24 @@ import type { Page } from 'playwright-core';
  * API (stable; test/lab's runner calls these):
  *
  *   snapshot(page, opts?: {receiver?}): Promise<PageSnapshot>
- *       One reading of every inbound stream of one page, keyed `${peerName}/${kind}`.
+ *       One reading of every inbound stream of one page, keyed `${peerName}/${kind}`; never
+ *       rejects (a page that cannot be evaluated gives no streams, state 'unreachable: …').
+ *   pageName(page): string                                 (the page URL's `name` parameter)
  *   snapshotAll(pages): Promise<PageSnapshot[]>            (all pages at once)
  *   diffSnapshots(before, after): StreamWindow[]           (pure; one row per remote stream)
  *   measureWindow(pages, ms, opts?: {everyMs?}): Promise<QualityWindow>
  *       Snapshots at the start and end (and every `everyMs` in between, for lostStreams);
- *       rows are the deltas over the window.
+ *       rows are the deltas over the window; `senders` the same window at each page's sender.
  *   waitUntilDecodingAll(pages, expectedPeers, timeoutMs, opts?: {since?, pollMs?}): Promise<number>
  *       Milliseconds (from `since`, a Date.now() value, default the call) until every page is
  *       decoding video from `expectedPeers` other peers (a number, or the peers' names), i.e.
  *       framesDecoded grew between two polls. Rejects with DecodingTimeoutError (`.missing`).
+ *   decodingPeers(before, after): string[]                 (pure; senders whose frames grew)
  *   lostStreams(snapshots, users, kinds?): LostStream[]    (pure)
  *       Every (receiver, sender, kind) among `users` for which no snapshot ever showed media
  *       (video: a decoded frame; audio: a packet): the stream never reached that receiver.
+ *   describeReceiver(page): Promise<string>
+ *       The page's consumers and raw inbound-rtp streams, to log when a stream is missing.
  *
  * Names: a receiver is named by the `name` query parameter of its page URL (the app's display
  * name) unless `receiver` is given; a sender by its display name from the SDK's peer list.
@@ -99,7 +105,9 @@ export interface StreamWindow {
   /** The received size at the end of the window (the spatial layer reaching this receiver). */
   frameWidth: number;
   frameHeight: number;
+  /** The layers the server says it forwards at the end of the window (null: unknown or none). */
   spatialLayer: number | null;
+  temporalLayer: number | null;
   packetsLost: number;
   packetsReceived: number;
   /** packetsLost / (packetsLost + packetsReceived) over the window, 0..1. */
@@ -118,6 +126,8 @@ export interface QualityWindow {
   rows: StreamWindow[];
   /** Every snapshot taken (start, intermediate, end), for lostStreams. */
   snapshots: PageSnapshot[];
+  /** The same window seen from each page's sending side (sender.ts). */
+  senders: SenderWindow[];
 }
 
 export interface LostStream {
@@ -193,9 +203,27 @@ async function collectInPage(arg: { receiver: string | null; timeoutMs: number }
   return { ...empty, at: Date.now(), streams };
 }
 
-/** One reading of every inbound stream of `page`. A page without the app yields no streams. */
+/** The `name` query parameter of the page's URL, read from Node (works while the page is busy). */
+export function pageName(page: Page): string {
+  try {
+    return new URL(page.url()).searchParams.get('name') ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * One reading of every inbound stream of `page`. A page without the app yields no streams; so
+ * does one that cannot be evaluated (crashed, navigating), with state `unreachable: <why>`,
+ * so that a window over a failure still has rows (its streams then show as gone).
+ */
 export async function snapshot(page: Page, opts: { receiver?: string } = {}): Promise<PageSnapshot> {
-  return (await page.evaluate(collectInPage, { receiver: opts.receiver ?? null, timeoutMs: STATS_TIMEOUT_MS })) as PageSnapshot;
+  try {
+    return (await page.evaluate(collectInPage, { receiver: opts.receiver ?? null, timeoutMs: STATS_TIMEOUT_MS })) as PageSnapshot;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { receiver: opts.receiver ?? pageName(page), at: Date.now(), state: `unreachable: ${why}`, region: null, streams: [] };
+  }
 }
 
 export function snapshotAll(pages: readonly Page[]): Promise<PageSnapshot[]> {
@@ -247,6 +275,7 @@ function row(at: PageSnapshot, b: StreamSnapshot, a: StreamSnapshot | null, seco
     frameWidth: gone ? 0 : b.frameWidth,
     frameHeight: gone ? 0 : b.frameHeight,
     spatialLayer: gone ? null : b.spatialLayer,
+    temporalLayer: gone ? null : b.temporalLayer,
     packetsLost: lost,
     packetsReceived: received,
     lossFraction: lost + received > 0 ? lost / (lost + received) : 0,
@@ -266,7 +295,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function measureWindow(pages: readonly Page[], ms: number, opts: { everyMs?: number } = {}): Promise<QualityWindow> {
   const everyMs = opts.everyMs ?? 2_000;
   const start = Date.now();
-  const first = await snapshotAll(pages);
+  const [first, sendFirst] = await Promise.all([snapshotAll(pages), Promise.all(pages.map((p) => senderSnapshot(p)))]);
   const snapshots = [...first];
   for (;;) {
     const left = start + ms - Date.now();
@@ -274,10 +303,11 @@ export async function measureWindow(pages: readonly Page[], ms: number, opts: { 
     await sleep(Math.min(left, everyMs));
     if (start + ms - Date.now() > 50) snapshots.push(...(await snapshotAll(pages)));
   }
-  const last = await snapshotAll(pages);
+  const [last, sendLast] = await Promise.all([snapshotAll(pages), Promise.all(pages.map((p) => senderSnapshot(p)))]);
   snapshots.push(...last);
   const rows = first.flatMap((a, i) => diffSnapshots(a, last[i]!));
-  return { seconds: (Date.now() - start) / 1000, rows, snapshots };
+  const senders = sendFirst.map((a, i) => diffSender(a, sendLast[i]!));
+  return { seconds: (Date.now() - start) / 1000, rows, snapshots, senders };
 }
 
 /** Every (receiver, sender, kind) among `users` that no snapshot shows media for. */
@@ -331,20 +361,40 @@ export async function waitUntilDecodingAll(
     if (typeof expectedPeers === 'number') return decoding.length >= expectedPeers ? [] : [`${receiver} decodes ${decoding.length}/${expectedPeers} (${decoding.join(' ') || 'none'})`];
     return expectedPeers.filter((p) => p !== receiver && !decoding.includes(p)).map((p) => `${receiver} ← ${p}`);
   };
-  let prev = await Promise.all(pages.map((p) => snapshot(p).catch(() => null)));
+  let prev = await Promise.all(pages.map((p) => snapshot(p)));
   let missing: string[] = ['no poll yet'];
   for (;;) {
     await sleep(pollMs);
-    const next = await Promise.all(pages.map((p) => snapshot(p).catch(() => null)));
+    const next = await Promise.all(pages.map((p) => snapshot(p)));
     const at = Date.now();
     missing = [];
-    next.forEach((b, i) => {
-      const a = prev[i];
-      if (!a || !b) missing.push(`page ${i}: no stats`);
-      else missing.push(...enough(b.receiver, decodingPeers(a, b)));
-    });
+    next.forEach((b, i) => missing.push(...enough(b.receiver, decodingPeers(prev[i]!, b))));
     if (missing.length === 0) return at - since;
     if (at >= deadline) throw new DecodingTimeoutError(timeoutMs, missing);
     prev = next;
   }
+}
+
+/**
+ * What a receiving page holds, for when a stream is missing: its consumers (sender, kind,
+ * track, paused) and its raw inbound-rtp streams (track, ssrc, mid, counters), one per line.
+ */
+export async function describeReceiver(page: Page): Promise<string> {
+  return (await page.evaluate(async (timeoutMs: number) => {
+    const w = globalThis as any;
+    const hook = w.__octomesh;
+    const lines: string[] = [`${new URL(w.location.href).searchParams.get('name')}: state ${hook?.state} region ${hook?.region} peer ${hook?.peerId}`];
+    if (!hook?.client) return lines.join('\n');
+    const client = hook.client;
+    for (const p of client.peers) lines.push(`  peer ${p.displayName} ${p.peerId} ${p.region}`);
+    for (const c of client.consumers) {
+      lines.push(`  consumer ${c.kind} from ${c.peerId} ${c.consumerId} track ${c.track.id} ${c.track.readyState}${c.track.muted ? ' muted' : ''}${c.producerPaused ? ' producer-paused' : ''} layers ${JSON.stringify(c.currentLayers)}`);
+    }
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), timeoutMs));
+    const report: any = await Promise.race([client.getRecvStats().catch(() => null), timeout]);
+    report?.forEach((s: any) => {
+      if (s.type === 'inbound-rtp') lines.push(`  inbound-rtp ${s.kind} track ${s.trackIdentifier} ssrc ${s.ssrc} mid ${s.mid} packets ${s.packetsReceived} frames ${s.framesDecoded ?? '-'}`);
+    });
+    return lines.join('\n');
+  }, STATS_TIMEOUT_MS)) as string;
 }

@@ -1,5 +1,6 @@
 import type { Kind, StreamWindow } from './quality.js';
 import type { GlassToGlassSummary } from './glassToGlass.js';
+import type { SenderWindow } from './sender.js';
 
 /*
  * Tables and figures for the lab report. Pure functions over quality.ts's rows.
@@ -8,11 +9,14 @@ import type { GlassToGlassSummary } from './glassToGlass.js';
  *
  *   formatTable(title, rows, opts?: {kinds?: Kind[]}): string
  *       One table for a condition: a line per receiver × remote stream (fps, freezes, freeze
- *       ms, nack, pli, jitter-buffer ms per frame, width, layer, loss %, kbps), sorted.
+ *       ms, nack, pli, jitter-buffer ms per frame, width, layer spatial/temporal, loss %, kbps).
  *   freezeMsPerMin(rows): FreezeFigure
  *       Total video freeze duration per receiver-minute, for each receiver and the worst one.
  *       `rows` are one window (all rows of a receiver share its length).
  *   formatGlassToGlass(label, summary): string            one line: p50/p95 and read counts
+ *   formatSenderTable(title, windows): string
+ *       A line per sender × simulcast layer: camera fps, encoded fps, width, kbps, retransmitted
+ *       kbps, NACKs and PLIs received, encode ms per frame, and what limited the encoder.
  *   textTable(headers, lines, align?): string               the plain column formatter
  */
 
@@ -69,7 +73,7 @@ export function formatTable(title: string, rows: readonly StreamWindow[], opts: 
     r.kind === 'video' ? String(r.pliCount) : '-',
     num(r.jbMsPerFrame, 1),
     r.kind === 'video' ? String(r.frameWidth) : '-',
-    r.spatialLayer === null ? '-' : String(r.spatialLayer),
+    r.spatialLayer === null ? '-' : `${r.spatialLayer}/${r.temporalLayer ?? '-'}`,
     num(r.lossFraction * 100, 2),
     num((r.bytesPerS * 8) / 1000),
   ]);
@@ -82,4 +86,19 @@ export function formatTable(title: string, rows: readonly StreamWindow[], opts: 
 
 export function formatGlassToGlass(label: string, s: GlassToGlassSummary): string {
   return `glass-to-glass ${label}: p50 ${num(s.p50Ms)} ms, p95 ${num(s.p95Ms)} ms (${s.goodReads} good reads, ${s.badReads} bad)`;
+}
+
+export function formatSenderTable(title: string, windows: readonly SenderWindow[]): string {
+  const headers = ['sender', 'rid', 'src fps', 'fps', 'width', 'kbps', 'rtx kbps', 'nack', 'pli', 'enc ms/f', 'limited by'];
+  const lines = [...windows]
+    .sort((a, b) => a.sender.localeCompare(b.sender))
+    .flatMap((w) => w.layers.map((l) => {
+      const limits = [l.cpuLimitedFraction > 0 ? `cpu ${num(l.cpuLimitedFraction * 100)}%` : '', l.bandwidthLimitedFraction > 0 ? `bw ${num(l.bandwidthLimitedFraction * 100)}%` : ''].filter(Boolean);
+      return [
+        w.sender, l.rid, num(w.sourceFps, 1), num(l.fps, 1), String(l.frameWidth), num(l.kbps), num(l.retransmitKbps), String(l.nackCount), String(l.pliCount),
+        num(l.encodeMsPerFrame, 1), `${l.qualityLimitationReason || '-'}${limits.length ? ` (${limits.join(', ')})` : ''}`,
+      ];
+    }));
+  const align: ('l' | 'r')[] = headers.map((_, i) => (i < 2 || i === headers.length - 1 ? 'l' : 'r'));
+  return [`== ${title} (senders)`, textTable(headers, lines, align)].join('\n');
 }
