@@ -68,6 +68,7 @@ export function startClusterHttp(opts: { host: string; port: number; staticDir: 
     const query: RouteQuery = {
       room: req.getQuery('room') ?? '',
       region: req.getQuery('region') || undefined,
+      avoid: req.getQuery('avoid') || undefined,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
       forwardedFor: forwardedFor(req),
     };

@@ -3,7 +3,8 @@ import type { NodeId, RegionName } from '../core/ids.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
 
 // Which node a client joins: small pure steps chained in one order,
-//   healthy → not draining → under capacity → regions by distance → room affinity → least loaded,
+//   healthy → not draining → not avoided → under capacity → regions by distance → room affinity
+//   → least loaded,
 // with the policy's knobs fixed when the selector is made. No HTTP, no clock, no I/O.
 
 export interface RegionSite extends LatLon {
@@ -39,6 +40,8 @@ export interface RouteRequest {
   hosting: readonly NodeId[];
   /** A region the caller insists on (`?region=`): no geography, no spill. */
   pinned?: string | undefined;
+  /** Nodes the caller just failed on (`?avoid=`): skipped for this request only. */
+  avoid?: readonly string[] | undefined;
 }
 
 export interface RegionChoice {
@@ -65,6 +68,20 @@ export const healthy = (nodes: readonly NodeRecord[], isHealthy: (n: NodeRecord)
 
 /** A draining node refuses joins: routing there only costs the client a round trip and a retry. */
 export const notDraining = (nodes: readonly NodeRecord[]): NodeRecord[] => nodes.filter((n) => !n.draining);
+
+/**
+ * Nodes the client did not just fail on. The registry lists a dead node until its health check
+ * lapses, and a cut-off host's until the registry notices; a page that saw it fail says so and
+ * gets another node at once. Only for that request: one client never takes a node away from
+ * the others. When every candidate is avoided, all of them: a node that failed a moment ago
+ * (restarting, or the page's own network hiccup) beats no answer.
+ */
+export function notAvoided(nodes: readonly NodeRecord[], avoid: readonly string[]): NodeRecord[] {
+  if (avoid.length === 0) return [...nodes];
+  const set = new Set(avoid);
+  const left = nodes.filter((n) => !set.has(n.id));
+  return left.length > 0 ? left : [...nodes];
+}
 
 /**
  * Nodes below the peer cap. When every node is at it, all of them: the cap is where load
@@ -144,7 +161,7 @@ export class RegionSelector {
       }
       candidates = nodes.filter((n) => n.region === req.pinned);
     }
-    const usable = underCapacity(notDraining(healthy(candidates, o.isHealthy ?? allHealthy)), o.maxPeersPerNode);
+    const usable = underCapacity(notAvoided(notDraining(healthy(candidates, o.isHealthy ?? allHealthy)), req.avoid ?? []), o.maxPeersPerNode);
     const groups = byDistance(usable, req.client, o.defaultRegion, regions);
     const choices = groups.map((g): RegionChoice => ({ region: g.region, node: leastLoaded(roomAffinity(g.nodes, req.hosting))!, distanceKm: g.distanceKm }));
     const [choice, ...rest] = choices;
