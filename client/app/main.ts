@@ -66,6 +66,7 @@ const CAUSE_TEXT: Record<ReconnectCause, string> = {
   connection: 'The connection to the server was lost.',
   server: 'The server is moving this call.',
   unreachable: 'Cannot reach a server for this call.',
+  refused: 'The server could not take this call just now.',
   router: 'Cannot get a server for this call: the service may be down or this network may block it.',
 };
 

@@ -30,6 +30,11 @@ const HEALTHY_AFTER_MS = 10_000;
 const LEAVE_TIMEOUT_MS = 1_500;
 /** Errors a retry cannot fix; anything else (a dead node, draining, a full room) is retried. */
 const FATAL_CODES = new Set(['bad_request', 'unauthorized', 'unknown_method']);
+/**
+ * Failed attempts that say the node is gone or will not take this join, so the next route
+ * request names it in `avoid`: no answer (client-side codes) or draining / full.
+ */
+const AVOID_CODES = new Set(['timeout', 'disconnected', 'network', 'draining', 'room_full']);
 /** After this many rejoin attempts a pinned region is dropped, in case the region itself is down. */
 const REGION_PIN_ATTEMPTS = 2;
 const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
@@ -460,9 +465,18 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         this.#fail(error);
         return;
       }
-      // Refused, timed out, draining, full: the router offers another node next time.
-      if (this.#attemptNode) this.#markFailed(this.#attemptNode);
-      this.#scheduleRetry(error.message, this.#attemptNode ? 'unreachable' : 'router');
+      const code = error instanceof OctomeshError ? error.code : '';
+      if (!this.#attemptNode) {
+        this.#scheduleRetry(error.message, 'router');
+      } else if (AVOID_CODES.has(code)) {
+        // Not there, or not taking us: the router offers another node next time.
+        this.#markFailed(this.#attemptNode);
+        this.#scheduleRetry(error.message, 'unreachable');
+      } else {
+        // The node answered (an internal error while it replaces a worker, say): it lives, and
+        // the room's people are there, so the same node is fine next time.
+        this.#scheduleRetry(error.message, 'refused');
+      }
     }
   }
 

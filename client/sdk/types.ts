@@ -10,10 +10,10 @@ export type ClientState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left
  * Why the client is rejoining. media: signaling worked but audio/video could not get through
  * (ICE failed: UDP blocked, a firewall, a wrong announced address); connection: the socket to the
  * node closed or went silent; server: the node asked (its media worker was replaced);
- * unreachable: a rejoin attempt could not reach or join a node; router: the geo-router did not
- * answer with a node.
+ * unreachable: a rejoin attempt could not reach a node, or it was draining or full; refused: a
+ * node answered a rejoin attempt with an error; router: the geo-router did not answer with a node.
  */
-export type ReconnectCause = 'media' | 'connection' | 'server' | 'unreachable' | 'router';
+export type ReconnectCause = 'media' | 'connection' | 'server' | 'unreachable' | 'refused' | 'router';
 export type Kind = 'audio' | 'video';
 
 export interface JoinOptions {
