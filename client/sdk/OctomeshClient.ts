@@ -214,9 +214,9 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * The geo-router's node, or a clearly faster alternative. Only on a first attempt: after a
-   * failure the router's own answer is taken, so a probe that picked badly cannot keep a client
-   * out, and a pin (kept for the first attempts) is never second-guessed.
+   * The geo-router's node, or a clearly faster alternative. Only on the first join: on a rejoin
+   * the router's own answer is taken, so a probe that picked badly cannot keep a client out, and
+   * a pin (kept for the first REGION_PIN_ATTEMPTS rejoins) is never second-guessed.
    */
   async #route(opts: JoinOptions): Promise<RouteDecision> {
     const pinned = this.#attempts <= REGION_PIN_ATTEMPTS ? opts.region : undefined;
