@@ -228,7 +228,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     const decision = (by: RouteDecision['by']): RouteDecision => ({
       region: route.region, nodeId: route.nodeId, wsUrl: route.wsUrl, by, geoRegion: route.region, distanceKm: route.distanceKm, rttMs: {},
     });
-    if (pinned) return decision('pinned');
+    // The router lets a pin go when this page just failed on every node of the region.
+    if (pinned) return decision(route.region === pinned ? 'pinned' : 'geoip');
     // Probing is for the first join: on a rejoin the node that was chosen may be the one that
     // just died, and a probe of a host that is cut off waits out its whole budget.
     if (opts.probeRtt === false || this.#state !== 'joining' || route.alternatives.length === 0) return decision('geoip');
