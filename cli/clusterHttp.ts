@@ -74,6 +74,7 @@ export async function startClusterHttp(opts: { host: string; port: number; stati
     const query: RouteQuery = {
       room: req.getQuery('room') ?? '',
       region: req.getQuery('region') || undefined,
+      avoid: req.getQuery('avoid') || undefined,
       remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
       forwardedFor: headerList(req, 'x-forwarded-for'),
     };

@@ -3,7 +3,8 @@ import type { NodeId, RegionName } from '../core/ids.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
 
 // Which node a client joins: small pure steps chained in one order,
-//   healthy → not draining → under capacity → regions by distance → room affinity → least loaded,
+//   healthy → not draining → not avoided → under capacity → regions by distance → room affinity
+//   → least loaded,
 // with the policy's knobs fixed when the selector is made. No HTTP, no clock, no I/O.
 
 export interface RegionSite extends LatLon {
@@ -39,6 +40,8 @@ export interface RouteRequest {
   hosting: readonly NodeId[];
   /** A region the caller insists on (`?region=`): no geography, no spill. */
   pinned?: string | undefined;
+  /** Nodes the caller just failed on (`?avoid=`): skipped for this request only. */
+  avoid?: readonly string[] | undefined;
 }
 
 export interface RegionChoice {
@@ -65,6 +68,33 @@ export const healthy = (nodes: readonly NodeRecord[], isHealthy: (n: NodeRecord)
 
 /** A draining node refuses joins: routing there only costs the client a round trip and a retry. */
 export const notDraining = (nodes: readonly NodeRecord[]): NodeRecord[] => nodes.filter((n) => !n.draining);
+
+/**
+ * Nodes the client did not just fail on. The registry lists a dead node until its health check
+ * lapses, and a cut-off host's until the registry notices; a page that saw it fail says so and
+ * gets another node at once. Only for that request: one client never takes a node away from
+ * the others. When every candidate is avoided, all of them: a node that failed a moment ago
+ * (restarting, or the page's own network hiccup) beats no answer.
+ */
+export function notAvoided(nodes: readonly NodeRecord[], avoid: readonly string[]): NodeRecord[] {
+  if (avoid.length === 0) return [...nodes];
+  const set = new Set(avoid);
+  const left = nodes.filter((n) => !set.has(n.id));
+  return left.length > 0 ? left : [...nodes];
+}
+
+/**
+ * Whether a pin still means something: false when the client just failed on every node of the
+ * pinned region that is up. Sending it back to a node it saw die (the registry may list it for a
+ * few seconds yet) only costs another failure and a back-off; the pin then yields to geography,
+ * as it would once the registry dropped the node. A pinned region with no node up at all keeps
+ * its answer (no nodes): nothing was seen failing there.
+ */
+export function pinHolds(regionNodes: readonly NodeRecord[], avoid: readonly string[]): boolean {
+  if (regionNodes.length === 0 || avoid.length === 0) return true;
+  const set = new Set(avoid);
+  return !regionNodes.every((n) => set.has(n.id));
+}
 
 /**
  * Nodes below the peer cap. When every node is at it, all of them: the cap is where load
@@ -136,23 +166,31 @@ export class RegionSelector {
 
   select({ nodes, regions }: Catalog, req: RouteRequest): Selection {
     const o = this.#opts;
-    let candidates: readonly NodeRecord[] = nodes;
-    if (req.pinned !== undefined) {
+    const avoid = req.avoid ?? [];
+    const up = notDraining(healthy(nodes, o.isHealthy ?? allHealthy));
+    let candidates: readonly NodeRecord[] = up;
+    let pinned = req.pinned;
+    if (pinned !== undefined) {
       const known = new Set<string>([...regions.map((r) => r.name), ...nodes.map((n) => n.region)]);
-      if (!known.has(req.pinned)) {
-        return { ok: false, code: 'unknown_region', message: `unknown region "${req.pinned}"; known regions: ${[...known].sort().join(', ')}` };
+      if (!known.has(pinned)) {
+        return { ok: false, code: 'unknown_region', message: `unknown region "${pinned}"; known regions: ${[...known].sort().join(', ')}` };
       }
-      candidates = nodes.filter((n) => n.region === req.pinned);
+      const region = pinned;
+      candidates = up.filter((n) => n.region === region);
+      if (!pinHolds(candidates, avoid)) {
+        pinned = undefined;
+        candidates = up;
+      }
     }
-    const usable = underCapacity(notDraining(healthy(candidates, o.isHealthy ?? allHealthy)), o.maxPeersPerNode);
+    const usable = underCapacity(notAvoided(candidates, avoid), o.maxPeersPerNode);
     const groups = byDistance(usable, req.client, o.defaultRegion, regions);
     const choices = groups.map((g): RegionChoice => ({ region: g.region, node: leastLoaded(roomAffinity(g.nodes, req.hosting))!, distanceKm: g.distanceKm }));
     const [choice, ...rest] = choices;
     if (!choice) {
-      const where = req.pinned !== undefined ? `no node of region ${req.pinned}` : 'no region node';
+      const where = pinned !== undefined ? `no node of region ${pinned}` : 'no region node';
       return { ok: false, code: 'no_nodes', message: `${where} is up and taking joins` };
     }
     // A pinned client asked for this region: offering others to probe would undo the pin.
-    return { ok: true, choice, alternatives: req.pinned !== undefined ? [] : rest.slice(0, o.maxAlternatives) };
+    return { ok: true, choice, alternatives: pinned !== undefined ? [] : rest.slice(0, o.maxAlternatives) };
   }
 }

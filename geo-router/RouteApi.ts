@@ -14,6 +14,8 @@ export interface RouteQuery {
   room: string;
   /** `?region=`: pins the region. */
   region?: string | undefined;
+  /** `?avoid=a,b`: node ids the client just failed on, skipped for this answer (unknown ids are ignored). */
+  avoid?: string | undefined;
   /** The TCP peer's address as the server reports it. */
   remoteAddress: string;
   /** Every X-Forwarded-For header of the request, joined with commas in order. */
@@ -52,6 +54,20 @@ export interface RouteApiOptions {
   log: Logger;
 }
 
+/** The most node ids one request may name; a page names only the few it failed on. */
+export const MAX_AVOID = 8;
+const NODE_ID_RE = /^[^\s,]{1,128}$/;
+
+/**
+ * `avoid=a,b,…` as node ids. Lenient: a malformed or surplus entry is dropped, never an error,
+ * since avoiding is a hint and a client that gets it wrong should still get a node.
+ */
+export function parseAvoid(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const ids = raw.split(',').map((s) => s.trim()).filter((s) => NODE_ID_RE.test(s));
+  return [...new Set(ids)].slice(0, MAX_AVOID);
+}
+
 export class RouteApi {
   readonly #opts: RouteApiOptions;
 
@@ -78,7 +94,8 @@ export class RouteApi {
       log.error({ err }, 'route lookup failed');
       return { status: 500, body: { error: { code: 'internal', message: 'route lookup failed' } } };
     }
-    const sel = this.#opts.selector.select(this.#opts.catalog(), { client: location, hosting, pinned: q.region });
+    const avoid = parseAvoid(q.avoid);
+    const sel = this.#opts.selector.select(this.#opts.catalog(), { client: location, hosting, pinned: q.region, avoid });
     if (!sel.ok) {
       return sel.code === 'unknown_region'
         ? { status: 400, body: { error: { code: 'bad_request', message: sel.message } } }
@@ -86,7 +103,7 @@ export class RouteApi {
     }
     const target = (c: typeof sel.choice): RouteTarget => ({ region: c.region, nodeId: c.node.id, wsUrl: c.node.wsUrl, distanceKm: c.distanceKm });
     log.debug(
-      { room: q.room, address, country: location?.countryCode, city: location?.city, region: sel.choice.region, node: sel.choice.node.id, distanceKm: sel.choice.distanceKm },
+      { room: q.room, address, ...(avoid.length ? { avoid } : {}), country: location?.countryCode, city: location?.city, region: sel.choice.region, node: sel.choice.node.id, distanceKm: sel.choice.distanceKm },
       'routed',
     );
     return { status: 200, body: { ...target(sel.choice), alternatives: sel.alternatives.map(target) } };

@@ -1,5 +1,5 @@
 import { RegionMap, type MapRegion } from './RegionMap.js';
-import { OctomeshClient, type JoinOptions, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type RemoteMedia } from '../sdk/OctomeshClient.js';
+import { OctomeshClient, type JoinOptions, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type ReconnectCause, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
 // The web app: `/?room=R&name=N[&region=X][&token=T][&iceTransportPolicy=relay]` joins at once,
 // anything else shows the join form.
@@ -43,6 +43,10 @@ interface OctomeshHook {
   peerId: string | null;
   /** How the node was chosen: GeoIP, a faster RTT probe, or a pinned region. */
   route: RouteDecision | null;
+  /** What the page tells the person about a connection problem (null: none shown). */
+  notice: string | null;
+  /** Rejoins scheduled so far, with their causes, oldest first. */
+  reconnects: { cause: ReconnectCause; reason: string; delayMs: number }[];
   peers(): PeerInfo[];
   consumers(): ConsumerSummary[];
   inboundStats(): Promise<InboundStats>;
@@ -55,6 +59,16 @@ declare global {
     __octomesh?: OctomeshHook;
   }
 }
+
+/** What went wrong, in words for the person in the call (the SDK's reason is for logs). */
+const CAUSE_TEXT: Record<ReconnectCause, string> = {
+  media: 'Connected to the server, but audio and video cannot get through: a firewall, VPN or this network may be blocking WebRTC (UDP).',
+  connection: 'The connection to the server was lost.',
+  server: 'The server is moving this call.',
+  unreachable: 'Cannot reach a server for this call.',
+  refused: 'The server could not take this call just now.',
+  router: 'Cannot get a server for this call: the service may be down or this network may block it.',
+};
 
 // Same rule as the protocol's RoomName, checked here to give a readable message before joining.
 const ROOM_RE = /^[\p{L}\p{N}_.~-]{1,128}$/u;
@@ -161,6 +175,8 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
     nodeId: null,
     peerId: null,
     route: null,
+    notice: null,
+    reconnects: [],
     peers: () => client.peers.map((p) => ({ ...p })),
     consumers: () => client.consumers.map((c) => ({
       consumerId: c.consumerId, producerId: c.producerId, peerId: c.peerId, kind: c.kind,
@@ -177,6 +193,14 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
   const tiles = new Map<string, Tile>();
   const audios = new Map<string, HTMLAudioElement>();
 
+  const noticeBox = byId('call-notice');
+  const setNotice = (text: string | null): void => {
+    hook.notice = text;
+    noticeBox.textContent = text ?? '';
+    noticeBox.hidden = text === null;
+  };
+  /** The cause of the last rejoin, until a session proves healthy. */
+  let troubled: ReconnectCause | null = null;
   const setBadge = (text: string, cls: string): void => {
     badge.textContent = text;
     badge.className = `badge ${cls}`;
@@ -249,16 +273,33 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
     })
     .catch(() => undefined);
   client.on('state', (s) => { if (s !== 'idle' && s !== 'joined') setState(s); });
+  client.on('reconnecting', ({ cause, reason, attempt, delayMs }) => {
+    hook.reconnects.push({ cause, reason, delayMs });
+    troubled = cause;
+    const when = delayMs < 1000 ? 'now' : `in ${Math.round(delayMs / 1000)} s`;
+    setNotice(`${CAUSE_TEXT[cause]} Trying again ${when}${attempt > 1 ? ` (attempt ${attempt})` : ''}.`);
+    console.warn(`octomesh: rejoining (${reason})`);
+  });
+  client.on('healthy', () => {
+    troubled = null;
+    setNotice(null);
+  });
   client.on('joined', (self) => {
     Object.assign(hook, { region: self.region, nodeId: self.nodeId, peerId: self.peerId, route: self.route ?? null });
     delete hook.error;
     delete hook.errorCode;
     setState('joined');
     setBadge(`${self.region} · ${self.nodeId}`, 'joined');
+    // Joining worked before too when media could not get through: say so until media flows.
+    if (troubled === 'media') setNotice(`${CAUSE_TEXT.media} Rejoined; checking again.`);
+    else setNotice(null);
     local.region.textContent = self.region;
     renderSpans();
   });
-  client.on('error', (err) => setState('error', err));
+  client.on('error', (err) => {
+    setNotice(null);
+    setState('error', err);
+  });
   client.on('localMedia', ({ video }) => {
     local.video.srcObject = video ? new MediaStream([video]) : null;
     if (video) play(local.video);

@@ -4,8 +4,9 @@ import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
 import { chooseByRtt } from './RttProbe.js';
+import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
 import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
-import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
+import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
 export type * from './types.js';
@@ -15,14 +16,27 @@ const SIMULCAST: types.RtpEncodingParameters[] = [
   { maxBitrate: 300_000, scaleResolutionDownBy: 2 },
   { maxBitrate: 900_000 },
 ];
-const PING_INTERVAL_MS = 15_000;
+/**
+ * The socket's heartbeat: a ping every 0.5 s, and a node silent for 2 s after a ping counts as
+ * gone. Measured between hosts before: a node cut off from the network while its process ran was
+ * noticed only at the 15 s ping (failover 18.7-21.1 s). Now it is noticed 2-2.5 s after it went
+ * silent. 2 s still covers a lost ping's TCP retransmission at 220 ms RTT; a rare false alarm
+ * costs a rejoin of a second or two, not the call.
+ */
+const PING_INTERVAL_MS = 500;
+const PING_DEAD_AFTER_MS = 2_000;
+/** A session counts as healthy, and the rejoin back-off starts over, once media has flowed this long. */
+const HEALTHY_AFTER_MS = 10_000;
 const LEAVE_TIMEOUT_MS = 1_500;
 /** Errors a retry cannot fix; anything else (a dead node, draining, a full room) is retried. */
 const FATAL_CODES = new Set(['bad_request', 'unauthorized', 'unknown_method']);
-/** After this many failed attempts a pinned region is dropped, in case the region itself is down. */
+/**
+ * Failed attempts that say the node is gone or will not take this join, so the next route
+ * request names it in `avoid`: no answer (client-side codes) or draining / full.
+ */
+const AVOID_CODES = new Set(['timeout', 'disconnected', 'network', 'draining', 'room_full']);
+/** After this many rejoin attempts a pinned region is dropped, in case the region itself is down. */
 const REGION_PIN_ATTEMPTS = 2;
-
-const backoff = (failures: number): number => Math.min(500 * 2 ** failures, 5_000);
 const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
@@ -42,7 +56,9 @@ interface Session {
   markRecvReady: () => void;
   /** Media notifications run one after another, so a producerClosed never overtakes its consume(). */
   chain: Promise<void>;
-  pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** The node this socket reaches (the router's id; the join's once joined). */
+  nodeId: string;
+  healthyTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export class OctomeshClient extends Emitter<ClientEvents> {
@@ -56,8 +72,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #local: LocalMedia = { audio: null, video: null };
   #localPromise: Promise<LocalMedia> | null = null;
   readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
-  #failures = 0;
+  /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
+  #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The node the connection attempt in flight is going to, once the router has named it. */
+  #attemptNode: string | undefined;
+  /** Node id -> when this page last failed on it; named to the router as `avoid` for a while. */
+  readonly #failedAt = new Map<string, number>();
 
   get state(): ClientState { return this.#state; }
   get self(): SelfInfo | null { return this.#self; }
@@ -89,7 +110,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       throw new OctomeshError('invalid_state', `cannot join while ${current}`);
     }
     this.#opts = { ...options };
-    this.#failures = 0;
+    this.#attempts = 0;
     this.#setState('joining');
     void this.#acquireLocal(); // the permission prompt overlaps the signaling round trips
     try {
@@ -141,8 +162,10 @@ export class OctomeshClient extends Emitter<ClientEvents> {
 
   async #connect(): Promise<SelfInfo> {
     const opts = this.#opts!;
+    this.#attemptNode = undefined;
     const route = await this.#route(opts);
     if (this.#state !== 'joining' && this.#state !== 'reconnecting') throw aborted();
+    this.#attemptNode = route.nodeId || route.wsUrl;
     const sig = await Signaling.open(route.wsUrl);
     if ((this.#state !== 'joining' && this.#state !== 'reconnecting') || this.#session) {
       sig.close();
@@ -150,10 +173,15 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     }
     let markRecvReady = (): void => undefined;
     const recvReady = new Promise<void>((resolve) => { markRecvReady = resolve; });
-    const s: Session = { sig, device: new Device(), send: null, recv: null, producers: {}, recvReady, markRecvReady, chain: Promise.resolve(), pingTimer: undefined };
+    const s: Session = {
+      sig, device: new Device(), send: null, recv: null, producers: {}, recvReady, markRecvReady, chain: Promise.resolve(),
+      nodeId: this.#attemptNode, healthyTimer: undefined,
+    };
     this.#session = s;
     sig.onNotification = (n) => this.#onNotification(s, n);
-    sig.onClose = (reason) => this.#lost(s, reason, false);
+    sig.onClose = (reason) => this.#lost(s, reason, 'connection');
+    // From the start, so a node that froze or was cut off during the join is noticed too.
+    sig.startHeartbeat(PING_INTERVAL_MS, PING_DEAD_AFTER_MS);
     const live = (): void => { if (this.#session !== s) throw aborted(); };
 
     const caps = (await sig.request('getRouterRtpCapabilities', {})) as types.RtpCapabilities;
@@ -168,14 +196,16 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     });
     live();
     this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route };
+    s.nodeId = joined.nodeId;
     for (const peer of joined.peers) this.#addPeer(peer);
     // The node's TURN credentials are minted per join, so a rejoin also renews them.
     const ice: IceSettings = { iceServers: joined.iceServers, ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}) };
     await Promise.all([this.#createTransport(s, 'send', ice), this.#createTransport(s, 'recv', ice)]);
     live();
     s.markRecvReady();
-    s.pingTimer = setInterval(() => this.#ping(s), PING_INTERVAL_MS);
-    this.#failures = 0;
+    // The back-off does not start over here: a join that succeeds while media cannot flow
+    // (ICE blocked) would otherwise rejoin as fast as the join itself.
+    this.#armHealthy(s);
     this.#setState('joined');
     this.emit('joined', this.#self);
     // Joined means "in the room and receiving"; a slow permission prompt must not hold that up.
@@ -184,18 +214,25 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   }
 
   /**
-   * The geo-router's node, or a clearly faster alternative. Only on a first attempt: after a
-   * failure the router's own answer is taken, so a probe that picked badly cannot keep a client
-   * out, and a pin (kept for the first attempts) is never second-guessed.
+   * The geo-router's node, or a clearly faster alternative. Only on the first join: on a rejoin
+   * the router's own answer is taken, so a probe that picked badly cannot keep a client out, and
+   * a pin (kept for the first REGION_PIN_ATTEMPTS rejoins) is never second-guessed.
    */
   async #route(opts: JoinOptions): Promise<RouteDecision> {
-    const pinned = this.#failures < REGION_PIN_ATTEMPTS ? opts.region : undefined;
-    const route = await fetchRoute(opts, pinned);
+    const pinned = this.#attempts <= REGION_PIN_ATTEMPTS ? opts.region : undefined;
+    // The nodes this page just failed on: the router skips them for this answer (only this one:
+    // a page cannot take a node away from anyone else), so a dead node that the registry still
+    // lists is not dialled again and again.
+    const avoid = nodesToAvoid(this.#failedAt, Date.now());
+    const route = await fetchRoute(opts, pinned, avoid);
     const decision = (by: RouteDecision['by']): RouteDecision => ({
       region: route.region, nodeId: route.nodeId, wsUrl: route.wsUrl, by, geoRegion: route.region, distanceKm: route.distanceKm, rttMs: {},
     });
-    if (pinned) return decision('pinned');
-    if (opts.probeRtt === false || this.#failures > 0 || route.alternatives.length === 0) return decision('geoip');
+    // The router lets a pin go when this page just failed on every node of the region.
+    if (pinned) return decision(route.region === pinned ? 'pinned' : 'geoip');
+    // Probing is for the first join: on a rejoin the node that was chosen may be the one that
+    // just died, and a probe of a host that is cut off waits out its whole budget.
+    if (opts.probeRtt === false || this.#state !== 'joining' || route.alternatives.length === 0) return decision('geoip');
     return chooseByRtt(route);
   }
 
@@ -217,7 +254,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     // By the time ICE says 'failed' the node has removed this peer (its ICE timeout) without a
     // word on the socket, so restartIce would be too late: only a fresh join recovers.
     t.on('connectionstatechange', (state) => {
-      if (state === 'failed') this.#lost(s, `${direction} transport failed`, false);
+      if (state === 'connected') this.#armHealthy(s);
+      else if (state === 'failed') this.#lost(s, `${direction} transport failed`, 'media');
     });
     if (direction === 'send') {
       t.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
@@ -298,7 +336,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         if (n.data.peerId !== this.#self?.peerId) this.emit('chat', n.data);
         return;
       case 'rejoin':
-        this.#lost(s, `server asked to rejoin: ${n.data.reason}`, true);
+        this.#lost(s, `server asked to rejoin: ${n.data.reason}`, 'server');
         return;
       default:
         s.chain = s.chain
@@ -372,15 +410,32 @@ export class OctomeshClient extends Emitter<ClientEvents> {
 
   // ---- losing a session and getting back ----
 
-  #ping(s: Session): void {
-    s.sig.request('ping', {}).catch((err: unknown) => {
-      // A node that vanished without a FIN leaves the socket open for minutes.
-      if (err instanceof OctomeshError && err.code === 'timeout') this.#lost(s, 'the server stopped answering', false);
-    });
+  /**
+   * Starts the back-off over once this session has carried media for HEALTHY_AFTER_MS: every
+   * transport that started connecting is connected (one never used, still 'new', is no
+   * evidence either way). Re-armed on each transport's 'connected'.
+   */
+  #armHealthy(s: Session): void {
+    clearTimeout(s.healthyTimer);
+    s.healthyTimer = setTimeout(() => {
+      if (this.#session !== s || this.#state !== 'joined') return;
+      const states = [s.send, s.recv].map((t) => t?.connectionState ?? 'new');
+      if (!states.every((st) => st === 'new' || st === 'connected')) return;
+      this.#attempts = 0;
+      this.emit('healthy');
+    }, HEALTHY_AFTER_MS);
   }
 
-  #lost(s: Session, reason: string, immediate: boolean): void {
+  #markFailed(nodeId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.#failedAt) if (now - at >= AVOID_FOR_MS) this.#failedAt.delete(id);
+    this.#failedAt.set(nodeId, now);
+  }
+
+  #lost(s: Session, reason: string, cause: ReconnectCause): void {
     if (this.#session !== s) return;
+    // A node that asked us to rejoin is alive; any other loss is the node's (or the path's).
+    if (cause !== 'server') this.#markFailed(s.nodeId);
     if (this.#state !== 'joined') {
       // An attempt is in flight: failing its requests makes it retry (or fail the first join).
       this.#teardown();
@@ -388,12 +443,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     }
     this.#teardown();
     this.#setState('reconnecting');
-    this.#failures = 0;
-    this.#scheduleRetry(reason, immediate ? 0 : backoff(0));
+    this.#scheduleRetry(reason, cause);
   }
 
-  #scheduleRetry(reason: string, delayMs: number): void {
-    this.emit('reconnecting', { reason, attempt: this.#failures + 1 });
+  #scheduleRetry(reason: string, cause: ReconnectCause): void {
+    const delayMs = rejoinDelayMs(this.#attempts, Math.random);
+    this.#attempts++;
+    this.emit('reconnecting', { reason, cause, attempt: this.#attempts, delayMs });
     this.#retryTimer = setTimeout(() => void this.#retry(), delayMs);
   }
 
@@ -410,8 +466,18 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         this.#fail(error);
         return;
       }
-      this.#failures++;
-      this.#scheduleRetry(error.message, backoff(this.#failures));
+      const code = error instanceof OctomeshError ? error.code : '';
+      if (!this.#attemptNode) {
+        this.#scheduleRetry(error.message, 'router');
+      } else if (AVOID_CODES.has(code)) {
+        // Not there, or not taking us: the router offers another node next time.
+        this.#markFailed(this.#attemptNode);
+        this.#scheduleRetry(error.message, 'unreachable');
+      } else {
+        // The node answered (an internal error while it replaces a worker, say): it lives, and
+        // the room's people are there, so the same node is fine next time.
+        this.#scheduleRetry(error.message, 'refused');
+      }
     }
   }
 
@@ -420,7 +486,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     const s = this.#session;
     this.#session = null;
     if (s) {
-      clearInterval(s.pingTimer);
+      clearTimeout(s.healthyTimer);
       s.sig.close();
       s.send?.close();
       s.recv?.close();

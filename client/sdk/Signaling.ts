@@ -12,6 +12,12 @@ import type {
 // notifications handed on. It never reconnects; OctomeshClient decides what a lost socket means.
 
 export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Opening the socket. A WebSocket (and TLS) handshake takes a few round trips: well under a
+ * second at 220 ms RTT. A host cut off from the network answers nothing, and every second
+ * spent here is a second of failover.
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 /** Response data per method; methods not listed answer with nothing the client reads. */
 export interface Responses {
@@ -52,6 +58,9 @@ export class Signaling {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
+  /** When the oldest ping not followed by any frame from the server went out. */
+  #unansweredSince: number | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
 
   static open(url: string): Promise<Signaling> {
     return new Promise((resolve, reject) => {
@@ -62,7 +71,7 @@ export class Signaling {
         ws.close();
         reject(new OctomeshError(code, message));
       };
-      const timer = setTimeout(() => fail('timeout', `no answer from ${url}`), REQUEST_TIMEOUT_MS);
+      const timer = setTimeout(() => fail('timeout', `no answer from ${url}`), CONNECT_TIMEOUT_MS);
       ws.onopen = () => {
         clearTimeout(timer);
         resolve(new Signaling(ws));
@@ -82,6 +91,28 @@ export class Signaling {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Pings every `intervalMs`; when a ping has gone unanswered, with nothing else heard either,
+   * for `deadAfterMs`, the socket counts as closed (onClose). A host that vanished without a FIN,
+   * or was cut off from the network, leaves a WebSocket open for minutes, and browsers cannot
+   * send protocol-level pings. Silence is counted from the first unanswered ping, not from the
+   * last frame: a background tab whose timers are throttled to one a minute has sent nothing,
+   * so its silence proves nothing.
+   */
+  startHeartbeat(intervalMs: number, deadAfterMs: number): void {
+    clearInterval(this.#heartbeat);
+    this.#unansweredSince = undefined;
+    this.#heartbeat = setInterval(() => {
+      const now = Date.now();
+      if (this.#unansweredSince !== undefined && now - this.#unansweredSince >= deadAfterMs) {
+        this.#shutDown(`the server stopped answering (nothing for ${((now - this.#unansweredSince) / 1000).toFixed(1)} s)`, true);
+        return;
+      }
+      this.#unansweredSince ??= now;
+      this.request('ping', {}, deadAfterMs).catch(() => undefined); // judged above, by silence, not per ping
+    }, intervalMs);
   }
 
   request<M extends Method>(method: M, data: RequestData<M>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ResponseOf<M>> {
@@ -105,6 +136,7 @@ export class Signaling {
   #shutDown(reason: string, unexpected: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     this.#ws.onmessage = this.#ws.onclose = null;
     if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000);
     for (const p of this.#pending.values()) {
@@ -116,6 +148,7 @@ export class Signaling {
   }
 
   #onMessage(text: string): void {
+    this.#unansweredSince = undefined;
     let msg: ServerMessage;
     try {
       msg = JSON.parse(text) as ServerMessage;

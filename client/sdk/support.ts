@@ -6,11 +6,15 @@ import type { JoinOptions, LocalMedia } from './types.js';
 // What the client needs from outside the signaling socket: where to connect, and the local
 // camera and mic.
 
-/** Asks the geo-router which node to use: its choice and the next-nearest alternatives, URLs absolute. */
-export async function fetchRoute(opts: JoinOptions, region: string | undefined): Promise<Route> {
+/**
+ * Asks the geo-router which node to use: its choice and the next-nearest alternatives, URLs
+ * absolute. `avoid`: node ids this page just failed on, skipped by the router for this answer.
+ */
+export async function fetchRoute(opts: JoinOptions, region: string | undefined, avoid: readonly string[] = []): Promise<Route> {
   const url = new URL('/api/route', opts.apiBase ?? location.href);
   url.searchParams.set('room', opts.room);
   if (region) url.searchParams.set('region', region);
+  if (avoid.length > 0) url.searchParams.set('avoid', avoid.join(','));
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
   let res: Response;

@@ -6,6 +6,14 @@ import type { RouteDecision } from './RttProbe.js';
 export type { PeerInfo, RouteDecision };
 
 export type ClientState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' | 'error';
+/**
+ * Why the client is rejoining. media: signaling worked but audio/video could not get through
+ * (ICE failed: UDP blocked, a firewall, a wrong announced address); connection: the socket to the
+ * node closed or went silent; server: the node asked (its media worker was replaced);
+ * unreachable: a rejoin attempt could not reach a node, or it was draining or full; refused: a
+ * node answered a rejoin attempt with an error; router: the geo-router did not answer with a node.
+ */
+export type ReconnectCause = 'media' | 'connection' | 'server' | 'unreachable' | 'refused' | 'router';
 export type Kind = 'audio' | 'video';
 
 export interface JoinOptions {
@@ -65,7 +73,10 @@ export type ClientEvents = {
   state: [ClientState];
   /** After every (re)join: the room's current peers have been announced with 'peerJoined'. */
   joined: [SelfInfo];
-  reconnecting: [{ reason: string; attempt: number }];
+  /** A rejoin is scheduled: attempt n (1: the first since the last healthy session) starts in delayMs. */
+  reconnecting: [{ reason: string; cause: ReconnectCause; attempt: number; delayMs: number }];
+  /** Media has flowed on this session for a while (or nothing needed to flow): the rejoin back-off started over. */
+  healthy: [];
   left: [];
   /** Fatal: the client is in state 'error' and does not retry. */
   error: [Error];

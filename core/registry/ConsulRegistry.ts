@@ -18,7 +18,11 @@ export interface ConsulRegistryOptions {
   /** ACL token (CONSUL_HTTP_TOKEN), sent as X-Consul-Token. */
   token?: string;
   log?: Logger;
-  /** TTL of the service check; a node that stops reporting turns critical after it. */
+  /**
+   * TTL of the service check; a node that stops reporting turns critical after it (default 5 s:
+   * two missed 2 s load reports). Measured between hosts at 10 s: a host cut off from the network
+   * stayed in routing for the whole 10 s.
+   */
   checkTtlSec?: number;
   /** Consul removes an instance critical for this long (its own duration syntax). */
   deregisterCriticalAfter?: string;
@@ -27,6 +31,7 @@ export interface ConsulRegistryOptions {
   loop?: Partial<BlockingLoopOptions>;
 }
 
+export const DEFAULT_CHECK_TTL_SEC = 5;
 const DEFAULT_LOOP: BlockingLoopOptions = { waitSec: 30, backoffBaseMs: 250, backoffMaxMs: 30_000, burst: 3, perSec: 1 };
 
 export class ConsulRegistry implements Registry {
@@ -55,7 +60,7 @@ export class ConsulRegistry implements Registry {
   constructor(options: ConsulRegistryOptions) {
     this.#api = consulClient(options.address, options.token, options.requestTimeoutMs ?? 10_000);
     this.#log = options.log;
-    this.#ttlSec = options.checkTtlSec ?? 10;
+    this.#ttlSec = options.checkTtlSec ?? DEFAULT_CHECK_TTL_SEC;
     this.#deregisterAfter = options.deregisterCriticalAfter ?? '1m';
     this.#loopOpts = { ...DEFAULT_LOOP, ...options.loop };
   }

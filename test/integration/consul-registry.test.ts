@@ -67,7 +67,7 @@ describe('ConsulRegistry against a fake Consul', () => {
         draining: 'false',
         load: JSON.stringify({ peers: 3, rooms: 1, consumers: 6, cpu: 0.1 }),
       },
-      Check: { CheckID: 'service:eu-west-1', Name: 'octomesh load report', TTL: '10s', Status: 'passing', DeregisterCriticalServiceAfter: '1m' },
+      Check: { CheckID: 'service:eu-west-1', Name: 'octomesh load report', TTL: '5s', Status: 'passing', DeregisterCriticalServiceAfter: '1m' },
     });
     const [create] = fake.requestsTo('/v1/session/create', 'PUT');
     assert.deepEqual(body(create!), { LockDelay: '1ms', Name: sessionNameOf('eu-west-1'), Checks: ['serfHealth', 'service:eu-west-1'], Behavior: 'delete' });

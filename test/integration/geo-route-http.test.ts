@@ -93,6 +93,16 @@ describe('GET /api/route through the cluster HTTP front', () => {
     assert.deepEqual(pinned.body.alternatives, []);
   });
 
+  it('skips the nodes named in avoid= (comma-separated, URL-encoded as browsers send it) for that request', async () => {
+    nodes = freshNodes();
+    const avoided = await get(http.port, '/api/route?room=demo&avoid=ap-northeast-1', { 'x-forwarded-for': TOKYO });
+    assert.equal(avoided.body.region, 'eu-west');
+    assert.ok(!avoided.body.alternatives.some((a: { nodeId: string }) => a.nodeId === 'ap-northeast-1'));
+    const two = await get(http.port, `/api/route?${new URLSearchParams({ room: 'demo', avoid: 'ap-northeast-1,eu-west-1' }).toString()}`, { 'x-forwarded-for': TOKYO });
+    assert.equal(two.body.region, 'us-east');
+    assert.equal((await get(http.port, '/api/route?room=demo', { 'x-forwarded-for': TOKYO })).body.region, 'ap-northeast', 'nobody else is affected');
+  });
+
   it('answers 400 for a bad room or an unknown region, 503 when no node takes joins, 405 for other methods', async () => {
     nodes = freshNodes();
     assert.equal((await get(http.port, '/api/route')).status, 400);

@@ -52,6 +52,7 @@ interface Row {
   client?: LatLon;
   hosting?: string[];
   pinned?: string;
+  avoid?: string[];
   /** The node id chosen. */
   want?: string;
   wantErr?: 'no_nodes' | 'unknown_region';
@@ -60,7 +61,7 @@ interface Row {
 const select = (row: Row) =>
   selector.select(
     { nodes: row.nodes(), regions: CLUSTER_REGIONS },
-    { client: row.client, hosting: (row.hosting ?? []).map(asNodeId), pinned: row.pinned } satisfies RouteRequest,
+    { client: row.client, hosting: (row.hosting ?? []).map(asNodeId), pinned: row.pinned, avoid: row.avoid } satisfies RouteRequest,
   );
 
 const ROWS: Row[] = [
@@ -90,6 +91,17 @@ const ROWS: Row[] = [
   { name: 'a pinned region that is known but down: no nodes', pinned: 'us-east', nodes: () => [testNode('eu-west')], wantErr: 'no_nodes' },
   { name: 'a pinned region whose nodes all drain: no nodes', pinned: 'eu-west', nodes: () => [testNode('eu-west', { draining: true }), testNode('us-east')], wantErr: 'no_nodes' },
   { name: 'an unknown pinned region', pinned: 'mars', nodes: () => [testNode('eu-west')], wantErr: 'unknown_region' },
+  { name: 'a node the client just failed on is skipped for it: the next node of the region', client: CITY.london, avoid: ['eu-west-1'], nodes: () => [testNode('eu-west'), testNode('eu-west', { peers: 30 }), testNode('us-east')], want: 'eu-west-2' },
+  { name: 'the default region\'s only node failed: an unknown location goes to the next nearest', avoid: ['eu-west-1'], nodes: () => [testNode('eu-west'), testNode('us-east'), testNode('ap-northeast')], want: 'us-east-1' },
+  { name: 'an avoided host of the room loses its affinity', client: CITY.london, hosting: ['eu-west-1'], avoid: ['eu-west-1'], nodes: () => [testNode('eu-west'), testNode('eu-west', { peers: 40 })], want: 'eu-west-2' },
+  { name: 'several nodes avoided at once', client: CITY.tokyo, avoid: ['ap-northeast-1', 'us-east-1'], nodes: () => [testNode('eu-west'), testNode('us-east'), testNode('ap-northeast')], want: 'eu-west-1' },
+  { name: 'when every node is avoided, the usual choice (better than none)', client: CITY.london, avoid: ['eu-west-1', 'us-east-1'], nodes: () => [testNode('eu-west'), testNode('us-east')], want: 'eu-west-1' },
+  { name: 'a pinned region whose only node the client just failed on yields to geography', client: CITY.london, pinned: 'us-east', avoid: ['us-east-1'], nodes: () => [testNode('eu-west'), testNode('us-east')], want: 'eu-west-1' },
+  { name: '…an unknown location then goes to the default region', pinned: 'ap-northeast', avoid: ['ap-northeast-1'], nodes: () => [testNode('eu-west'), testNode('us-east'), testNode('ap-northeast')], want: 'eu-west-1' },
+  { name: 'a pin holds while its region has a node the client did not fail on', client: CITY.london, pinned: 'us-east', avoid: ['us-east-1'], nodes: () => [testNode('eu-west'), testNode('us-east'), testNode('us-east', { peers: 40 })], want: 'us-east-2' },
+  { name: 'a pinned region that is down stays an error even with avoid', pinned: 'us-east', avoid: ['us-east-1'], nodes: () => [testNode('eu-west')], wantErr: 'no_nodes' },
+  { name: 'an avoided id that is not registered changes nothing', client: CITY.london, avoid: ['gone-7'], nodes: () => [testNode('eu-west'), testNode('us-east')], want: 'eu-west-1' },
+  { name: 'avoiding a node does not bring back a draining one', client: CITY.london, avoid: ['eu-west-2'], nodes: () => [testNode('eu-west', { draining: true }), testNode('eu-west'), testNode('us-east')], want: 'us-east-1' },
   { name: 'no node at all', client: CITY.london, nodes: () => [], wantErr: 'no_nodes' },
   { name: 'every node draining', nodes: () => [testNode('eu-west', { draining: true }), testNode('us-east', { draining: true })], wantErr: 'no_nodes' },
 ];

@@ -7,7 +7,7 @@ import type { NodeRecord } from '../../core/registry/Registry.js';
 import { LOOPBACK_CIDRS, TrustedProxies } from '../../geo-router/ClientAddress.js';
 import { dbipCityFiles, GeoLocator, type Locator } from '../../geo-router/GeoLocator.js';
 import { RegionSelector } from '../../geo-router/RegionSelector.js';
-import { RouteApi, type RouteBody, type RouteQuery } from '../../geo-router/RouteApi.js';
+import { MAX_AVOID, parseAvoid, RouteApi, type RouteBody, type RouteQuery } from '../../geo-router/RouteApi.js';
 
 // GET /api/route without an HTTP server: query, socket address and X-Forwarded-For in, status
 // and body out, with the real database.
@@ -123,6 +123,27 @@ describe('GET /api/route (RouteApi)', () => {
     assert.match(JSON.stringify(none.body), /no_nodes/);
     const downRegion = await api({ locator: geo, nodes: () => clusterNodes().slice(0, 1) }).route({ room: 'demo', region: 'us-east', remoteAddress: '127.0.0.1' });
     assert.equal(downRegion.status, 503);
+  });
+
+  it('skips the nodes a client names in avoid= for that answer only, and never fails on a bad list', async () => {
+    const eu = CLUSTER_NODES.find((n) => n.region === 'eu-west')!.nodeId;
+    const us = CLUSTER_NODES.find((n) => n.region === 'us-east')!.nodeId;
+    // A client of unknown location whose default-region node just died.
+    const skipped = await body({ avoid: eu });
+    assert.equal(skipped.region, 'us-east');
+    assert.ok(skipped.alternatives.every((a) => a.nodeId !== eu), 'the avoided node is not offered as an alternative either');
+    assert.equal((await body({})).region, 'eu-west', 'the next client, naming nothing, still gets eu-west');
+    assert.equal((await body({ avoid: `${eu},${us}` })).region, 'ap-northeast');
+    // Junk, duplicates and unknown ids are dropped, never an error.
+    assert.equal((await body({ avoid: ` ${eu} ,,${eu},nobody, has space` })).region, 'us-east');
+    assert.equal((await body({ avoid: 'x'.repeat(200) })).region, 'eu-west');
+  });
+
+  it('reads avoid= leniently: at most eight ids, no blanks, no duplicates', () => {
+    assert.deepEqual(parseAvoid(undefined), []);
+    assert.deepEqual(parseAvoid(''), []);
+    assert.deepEqual(parseAvoid('a, b ,a,,c d'), ['a', 'b']);
+    assert.deepEqual(parseAvoid(Array.from({ length: 20 }, (_, i) => `n${i}`).join(',')).length, MAX_AVOID);
   });
 
   it('answers 500 when the registry fails, and still routes without a database', async () => {
