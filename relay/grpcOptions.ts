@@ -2,20 +2,26 @@ import type * as grpc from '@grpc/grpc-js';
 
 // Relay links cross WAN paths between regions: up to ~220 ms RTT (110 ms one way) with 1-3 %
 // loss. gRPC keepalive is how a link notices a peer that is gone without a word (host down,
-// path cut); a process that dies is seen at once (its kernel resets the connection).
+// path cut); a process that dies is seen at once (its kernel resets the connection), and a host
+// that is cut off leaves the registry at its 5 s TTL, which closes every link to it anyway.
 //
-// A ping goes 500 ms after the last answer and must be answered within 1.5 s, so a dead peer
-// is noticed 1.5-2 s after it went. On a 220 ms RTT path an answer misses 1.5 s only if one
-// TCP segment is lost three times in a row (Linux resends after ~RTT + 200 ms, then doubling:
-// 220 + 420 + 840 ms < 1.5 s for two losses); at 3 % loss that is ~3e-5 per ping, about once
-// in three hours of a busy path; at 1 %, once in months.
+// So keepalive only has to tell a path that is gone for good from one that blips, and a blip
+// must not cost a teardown: closing a link closes every pipe on it, so every far viewer of every
+// room on that node pair sees the publisher's tile vanish (producerClosed) and come back. A link
+// that lives through a blip resumes media the moment the path does (the pipes are UDP).
+// A ping every second, answered within 8 s: a 3 s outage survives even on the 220 ms path,
+// where TCP resends a ping lost at the outage's start after 0.42, 1.26, 2.94 and 6.3 s (RTO
+// = RTT + 200 ms, doubling), so its answer comes ~6.5 s after it was sent. Measured in the lab
+// (3 s blackhole eu-west~us-east): with 0.5 s / 1.5 s the link was torn down and re-dialled, media
+// back 2.7 s after the path; with 1 s / 8 s the same link carried on, media back in 2.7 s too
+// (the wait is the far consumer's key frame, not the link), and nobody's tile went away.
 const KEEPALIVE = {
-  'grpc.keepalive_time_ms': 500,
-  'grpc.keepalive_timeout_ms': 1_500,
+  'grpc.keepalive_time_ms': 1_000,
+  'grpc.keepalive_timeout_ms': 8_000,
 } as const;
 
 /** The relay server's options: it pings its callers as they ping it (grpc-js servers do not
- *  refuse frequent client pings, so the callers' 500 ms needs no permission here). */
+ *  refuse frequent client pings, so the callers' 1 s needs no permission here). */
 export const RELAY_SERVER_OPTIONS: grpc.ServerOptions = { ...KEEPALIVE };
 
 /** A relay dialer's channel options. */

@@ -8,12 +8,14 @@ import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.j
 import { freePort } from '../helpers/ports.js';
 import { startTcpPath } from '../helpers/tcpPath.js';
 
-// Issue #11: the relay path between two nodes drops everything for 3 s (the gRPC side; the
-// media pipe is on loopback). Keepalive must notice the dead path, and once it is back the
-// link must be dialled again and media flow again. The times are reported, not asserted.
+// Issue #11: the relay path between two nodes drops everything (the gRPC side; the media pipe is
+// on loopback). A 3 s blip must not cost a teardown (every far viewer would see the publisher's
+// tile vanish and come back): the same link carries on. A path that stays down past keepalive's
+// 8 s is noticed, and once it is back the link is dialled again and media flows again. The
+// times are reported, not asserted.
 const ROOM = 'outage';
 
-describe('relay: a link whose path drops for 3 s comes back', () => {
+describe('relay: a link whose path drops', () => {
   const registry = new LocalRegistry();
   let a: RegionNode;
   let b: RegionNode;
@@ -60,21 +62,33 @@ describe('relay: a link whose path drops for 3 s comes back', () => {
     await eventually(() => sink.count() > 30, 'media from A reaches B', 10_000);
 
     const before = linkTo(a, b)!;
-    const t0 = performance.now();
+    let closedDuringBlip = false;
+    before.once('@close' as never, () => (closedDuringBlip = true));
     path.cut();
-    await eventually(() => before.closed, 'A notices the dead path and closes its link', 15_000);
-    const detectMs = performance.now() - t0;
-    await eventually(() => !linkTo(b, a) || linkTo(b, a)!.closed, 'B notices too', 15_000);
-    const bDetectMs = performance.now() - t0;
-    await sleep(Math.max(0, 3000 - (performance.now() - t0)));
+    await sleep(3000);
     const t1 = performance.now();
     path.restore();
+    let n = sink.count();
+    await eventually(() => sink.count() > n + 20, 'media from A reaches B after the blip', 10_000);
+    const blipMediaMs = performance.now() - t1;
+    assert.equal(closedDuringBlip || before.closed, false, 'a 3 s blip closed the link');
+    assert.equal(linkTo(a, b), before, 'the same link carries on');
+    t.diagnostic(`3 s blip: the link lived through it; media ${blipMediaMs.toFixed(0)} ms after the path returned`);
+
+    const t0 = performance.now();
+    path.cut();
+    await eventually(() => before.closed, 'A notices the dead path and closes its link', 20_000);
+    const detectMs = performance.now() - t0;
+    await eventually(() => !linkTo(b, a) || linkTo(b, a)!.closed, 'B notices too', 20_000);
+    const bDetectMs = performance.now() - t0;
+    const t2 = performance.now();
+    path.restore();
     await eventually(() => !!linkTo(a, b)?.up && !!linkTo(b, a)?.up, 'the link is up again', 20_000);
-    const upMs = performance.now() - t1;
-    const n = sink.count();
+    const upMs = performance.now() - t2;
+    n = sink.count();
     await eventually(() => sink.count() > n + 20, 'media from A reaches B again', 10_000);
-    const mediaMs = performance.now() - t1;
+    const mediaMs = performance.now() - t2;
     assert.notEqual(linkTo(a, b), before);
-    t.diagnostic(`dead path noticed by A after ${detectMs.toFixed(0)} ms, by B after ${bDetectMs.toFixed(0)} ms; path back after ${(t1 - t0).toFixed(0)} ms; link up ${upMs.toFixed(0)} ms and media ${mediaMs.toFixed(0)} ms after the path returned`);
+    t.diagnostic(`dead path noticed by A after ${detectMs.toFixed(0)} ms, by B after ${bDetectMs.toFixed(0)} ms; link up ${upMs.toFixed(0)} ms and media ${mediaMs.toFixed(0)} ms after the path returned`);
   });
 });
