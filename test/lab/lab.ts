@@ -32,10 +32,23 @@ const SITES: readonly (RegionSite & { client: string; user: string; city: { city
   { region: 'ap-northeast', host: 'ap-northeast', latitude: 35.68, longitude: 139.69, client: 'client-ap', user: 'user-ap', city: { city: 'Tokyo', country_code: 'JP', latitude: 35.6895, longitude: 139.6917 } },
 ];
 
+const REGION_DELAYS: readonly { a: string; b: string; delayMs: number }[] = [
+  { a: 'eu-west', b: 'us-east', delayMs: 40 },
+  { a: 'eu-west', b: 'ap-northeast', delayMs: 110 },
+  { a: 'us-east', b: 'ap-northeast', delayMs: 75 },
+];
+
+/**
+ * Region to region, and each browser to the two regions that are not its own at the same delay
+ * (it sits beside its own region's node). Without access paths every node is as near as any
+ * other to every browser, and the page's RTT probe of the alternatives picks by noise: a loaded
+ * run sent user-ap to eu-west "by rtt", so nothing it measured crossed the WAN.
+ */
 export const PATHS: readonly PathSpec[] = [
-  { a: 'eu-west', b: 'us-east', delayMs: 40, jitterMs: 5 },
-  { a: 'eu-west', b: 'ap-northeast', delayMs: 110, jitterMs: 5 },
-  { a: 'us-east', b: 'ap-northeast', delayMs: 75, jitterMs: 5 },
+  ...REGION_DELAYS.map((d) => ({ ...d, jitterMs: 5, kind: 'region' as const })),
+  ...SITES.flatMap((s) =>
+    REGION_DELAYS.filter((d) => d.a === s.host || d.b === s.host).map((d) => ({ a: s.client, b: d.a === s.host ? d.b : d.a, delayMs: d.delayMs, jitterMs: 5, kind: 'access' as const })),
+  ),
 ];
 
 export const RESULTS_FILE = fileURLToPath(new URL('../../../test/lab/results/latest.json', import.meta.url));

@@ -4,9 +4,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { sh, type NetLab } from './netlab.js';
 
-// The WAN between region hosts: one wan.py forwarder per pair, on a TUN device in each host,
-// with a /32 route to the other host through it. Only host-to-host traffic (relay gRPC and pipe
-// media) takes the emulated path; browsers reach nodes over the bridge.
+// The WAN: one wan.py forwarder per pair of hosts, on a TUN device in each, with a /32 route to
+// the other host through it. Region paths carry relay gRPC and pipe media between nodes; access
+// paths carry a browser's traffic to the regions other than its own (RTT probes, and its call
+// after a failover). A browser reaches its own region's node and the front over the bridge.
 
 /** wan.py sits beside this file's source (tsc does not copy it into dist). */
 export const WAN_PY = fileURLToPath(new URL('../../../test/lab/wan.py', import.meta.url));
@@ -17,6 +18,8 @@ export interface PathSpec {
   /** One-way delay and jitter (uniform ±), ms. */
   delayMs: number;
   jitterMs: number;
+  /** region: between two region nodes (the conditions' loss applies); access: a browser to a far region. */
+  kind: 'region' | 'access';
 }
 
 export interface MeasuredRtt {
@@ -78,7 +81,7 @@ export class Wan {
   }
 
   get paths(): PathSpec[] {
-    return [...this.#paths.values()].map(({ a, b, delayMs, jitterMs }) => ({ a, b, delayMs, jitterMs }));
+    return [...this.#paths.values()].map(({ a, b, delayMs, jitterMs, kind }) => ({ a, b, delayMs, jitterMs, kind }));
   }
 
   #send(path: Path, line: string): void {
@@ -91,9 +94,9 @@ export class Wan {
     return p;
   }
 
-  /** Random loss rate (0..1) on every inter-region path, both directions. */
+  /** Random loss rate (0..1) on every inter-region path, both directions (access paths keep none). */
   setLoss(rate: number): void {
-    for (const p of this.#paths.values()) this.#send(p, `loss ${rate}`);
+    for (const p of this.#paths.values()) if (p.kind === 'region') this.#send(p, `loss ${rate}`);
   }
 
   /** Drops everything on one path for `seconds`. */
