@@ -200,7 +200,8 @@ async function runLocalCluster(): Promise<number> {
   if (config.http.tls.cert) process.on('SIGHUP', () => cluster.reloadTls('SIGHUP'));
 
   let signalled = false;
-  const stopped = new Promise<void>((resolve) => {
+  // Resolves true when every region node stopped with exit code 0.
+  const stopped = new Promise<boolean>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) return;
       signalled = true;
@@ -214,16 +215,13 @@ async function runLocalCluster(): Promise<number> {
   try {
     await cluster.start();
   } catch (err) {
-    if (signalled) {
-      await stopped;
-      return 0;
-    }
+    if (signalled) return (await stopped) ? 0 : 1;
     log.fatal((err as Error).message);
     return 1;
   }
   log.info(`open ${cluster.url}`);
-  await stopped;
-  return 0;
+  // Later signals (the terminal's SIGINT, then a service manager's SIGTERM) change nothing.
+  return (await stopped) ? 0 : 1;
 }
 
 async function runRegionNode(): Promise<number> {
@@ -258,8 +256,11 @@ async function runRegionNode(): Promise<number> {
     let stopping = false;
     const stop = (signal: NodeJS.Signals | 'parent gone'): void => {
       if (stopping) {
+        // A second signal during a stop hurries it (Ctrl-C during a drain, or the cluster's
+        // SIGTERM after the terminal's SIGINT reached the whole group): still a clean stop.
+        log.info({ signal }, 'stopping now');
         node.close();
-        resolve(1);
+        resolve(0);
         return;
       }
       stopping = true;

@@ -392,6 +392,8 @@ export class RegionNode implements SessionHost {
   /** Stop taking joins; resolves when every room has emptied or `timeoutMs` has passed. */
   async drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
+    // Before any await: the signal that began the drain may have reached the workers too.
+    this.#pool.stopping();
     await this.registry.updateNode(this.nodeId, { draining: true }).catch(() => undefined);
     this.#log.info({ rooms: this.#openRooms.size, timeoutMs }, 'draining');
     const deadline = Date.now() + timeoutMs;
