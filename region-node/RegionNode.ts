@@ -18,6 +18,7 @@ import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
 import { StaticFiles } from './StaticFiles.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
+import { CpuMeter } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Registry } from '../core/registry/Registry.js';
@@ -37,6 +38,9 @@ export interface RegionNodeDeps {
 
 // uWebSockets.js ships as CommonJS with a native addon; load it through require so the
 // native binary (not the package's pure-JS fallback) is what runs.
+/** How often a node reports its load to the registry, and so the period its CPU figure covers. */
+const LOAD_REPORT_MS = 2000;
+
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
 interface SocketData {
@@ -103,6 +107,7 @@ export class RegionNode implements SessionHost {
   #draining = false;
   #closed = false;
   #loadTimer: NodeJS.Timeout | undefined;
+  readonly #cpu: CpuMeter;
 
   private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined, access: RoomAccess, advertised: Advertised) {
     this.#access = access;
@@ -121,6 +126,7 @@ export class RegionNode implements SessionHost {
       selfNode: config.nodeId,
       ...(this.#relayCredentials ? { credentials: this.#relayCredentials.client, channelOptions: this.#relayCredentials.channelOptions } : {}),
     });
+    this.#cpu = new CpuMeter(() => pool.resourceUsage());
     this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
     registerNodeMetrics(this.metrics, {
       counts: () => this.#counts(),
@@ -182,10 +188,20 @@ export class RegionNode implements SessionHost {
         log,
       );
       await node.registry.registerNode(node.record());
-      // Load reports feed the router's "least loaded" choice (Consul: with the TTL check).
+      // Load reports feed the router's "least loaded" choice (Consul: with the TTL check); the
+      // CPU figure is the use over the period between two reports.
+      await node.#cpu.read();
+      let reading = false;
       node.#loadTimer = setInterval(() => {
-        node.registry.updateNode(node.nodeId, { load: node.record().load }).catch(() => undefined);
-      }, 2000);
+        if (reading) return;
+        reading = true;
+        node.#cpu
+          .read()
+          .catch((err: Error) => node.#log.warn({ err }, 'cannot read CPU use'))
+          .then(() => (node.#closed ? undefined : node.registry.updateNode(node.nodeId, { load: node.record().load })))
+          .catch(() => undefined)
+          .finally(() => (reading = false));
+      }, LOAD_REPORT_MS);
       node.#loadTimer.unref();
     } catch (err) {
       node.close();
@@ -305,7 +321,7 @@ export class RegionNode implements SessionHost {
       wsUrl: this.wsUrl,
       relayAddress: this.relayAddress,
       mediaAddress: this.#advertised.pipeAddress,
-      load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: 0 },
+      load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: this.#cpu.load },
       draining: this.#draining,
       pid: process.pid,
     };
