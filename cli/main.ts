@@ -237,11 +237,23 @@ async function runRegionNode(): Promise<number> {
     registry = consulOrExit(config, log);
     if (!registry) return 2;
   }
+  // A signal while the node starts (Ctrl-C just after `octomesh start`) is kept for when it has
+  // started, instead of killing the process by default with its workers half made.
+  let early: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals): void => {
+    early ??= signal;
+  };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
   let node: RegionNode;
   try {
     node = await RegionNode.start(config, log, registry ? { registry } : {});
   } catch (err) {
     registry?.close();
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
+    // Asked to stop while starting: the signal (to the workers as well) is what failed it.
+    if (early) return 0;
     if (err instanceof ConfigError) {
       process.stderr.write(`octomesh: ${err.message}\n`);
       return 2;
@@ -273,8 +285,11 @@ async function runRegionNode(): Promise<number> {
         resolve(0);
       });
     };
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    if (early) stop(early);
     // Without this a SIGKILLed cluster would leave its nodes running, ports held.
     onParentGone = () => stop('parent gone');
     if (clusterChild) process.once('disconnect', onParentGone);
