@@ -1,3 +1,5 @@
+import type { Logger } from '../core/logger.js';
+
 // The CPU figure a node publishes as load.cpu, which the geo-router's least-loaded step sorts by.
 //
 // What it measures: the busiest of (a) the node's mediasoup workers, as the mean of each
@@ -36,6 +38,9 @@ export function cpuLoad(prev: CpuSample, next: CpuSample): number {
   return Math.round(Math.max(workerMean, share(next.processMs - prev.processMs)) * 100) / 100;
 }
 
+/** How often a node reports its load to the registry, and so the period its CPU figure covers. */
+export const LOAD_REPORT_MS = 2000;
+
 export interface WorkerCpu {
   pid: number;
   userSec: number;
@@ -70,5 +75,23 @@ export class CpuMeter {
     if (this.#last) this.#load = cpuLoad(this.#last, sample);
     this.#last = sample;
     return this.#load;
+  }
+
+  /**
+   * Every `ms`: a read, then `report` (the registry update). A round still running when the next
+   * is due skips it rather than overlapping. The timer does not hold the process open.
+   */
+  every(ms: number, report: () => Promise<void>, log: Logger): NodeJS.Timeout {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.read()
+        .catch((err: Error) => log.warn({ err }, 'cannot read CPU use'))
+        .then(report)
+        .catch(() => undefined)
+        .finally(() => (running = false));
+    }, ms);
+    return timer.unref();
   }
 }

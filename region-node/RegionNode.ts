@@ -18,7 +18,7 @@ import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
 import { StaticFiles } from './StaticFiles.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
-import { CpuMeter } from './CpuLoad.js';
+import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Registry } from '../core/registry/Registry.js';
@@ -38,9 +38,6 @@ export interface RegionNodeDeps {
 
 // uWebSockets.js ships as CommonJS with a native addon; load it through require so the
 // native binary (not the package's pure-JS fallback) is what runs.
-/** How often a node reports its load to the registry, and so the period its CPU figure covers. */
-const LOAD_REPORT_MS = 2000;
-
 const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
 interface SocketData {
@@ -191,18 +188,7 @@ export class RegionNode implements SessionHost {
       // Load reports feed the router's "least loaded" choice (Consul: with the TTL check); the
       // CPU figure is the use over the period between two reports.
       await node.#cpu.read();
-      let reading = false;
-      node.#loadTimer = setInterval(() => {
-        if (reading) return;
-        reading = true;
-        node.#cpu
-          .read()
-          .catch((err: Error) => node.#log.warn({ err }, 'cannot read CPU use'))
-          .then(() => (node.#closed ? undefined : node.registry.updateNode(node.nodeId, { load: node.record().load })))
-          .catch(() => undefined)
-          .finally(() => (reading = false));
-      }, LOAD_REPORT_MS);
-      node.#loadTimer.unref();
+      node.#loadTimer = node.#cpu.every(LOAD_REPORT_MS, () => (node.#closed ? Promise.resolve() : node.registry.updateNode(node.nodeId, { load: node.record().load })), log);
     } catch (err) {
       node.close();
       throw err;
