@@ -338,9 +338,11 @@ async function runGeoRouter(): Promise<number> {
   }
   if (config.http.tls.cert) process.on('SIGHUP', () => router.reloadTls('SIGHUP'));
   await new Promise<void>((resolve) => {
-    // Nothing to drain: a route answer is one request; stop at the first signal.
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+    // Nothing to drain: a route answer is one request; stop at the first signal. `on`, not
+    // `once`: a second signal (Ctrl-C, then a service manager's SIGTERM) must not kill the
+    // process by default while it closes.
+    process.on('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
   });
   router.close();
   registry.close();
