@@ -252,12 +252,12 @@ async function runRegionNode(): Promise<number> {
     registry?.close();
     process.off('SIGTERM', onEarlySignal);
     process.off('SIGINT', onEarlySignal);
-    // Asked to stop while starting: the signal (to the workers as well) is what failed it.
-    if (early) return 0;
     if (err instanceof ConfigError) {
       process.stderr.write(`octomesh: ${err.message}\n`);
       return 2;
     }
+    // Asked to stop while starting: the signal (to the workers as well) is what failed it.
+    if (early) return 0;
     log.fatal({ err }, 'region node failed to start');
     return 1;
   }
