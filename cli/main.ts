@@ -240,14 +240,17 @@ async function runRegionNode(): Promise<number> {
   // A signal while the node starts (Ctrl-C just after `octomesh start`) is kept for when it has
   // started, instead of killing the process by default with its workers half made.
   let early: NodeJS.Signals | undefined;
+  // Tells the worker pool at the first signal, even before the node exists.
+  const stopRequested = new AbortController();
   const onEarlySignal = (signal: NodeJS.Signals): void => {
     early ??= signal;
+    stopRequested.abort();
   };
   process.on('SIGTERM', onEarlySignal);
   process.on('SIGINT', onEarlySignal);
   let node: RegionNode;
   try {
-    node = await RegionNode.start(config, log, registry ? { registry } : {});
+    node = await RegionNode.start(config, log, { ...(registry ? { registry } : {}), stopping: stopRequested.signal });
   } catch (err) {
     registry?.close();
     process.off('SIGTERM', onEarlySignal);
@@ -276,6 +279,7 @@ async function runRegionNode(): Promise<number> {
         return;
       }
       stopping = true;
+      stopRequested.abort();
       // SIGTERM drains (current calls may finish; in a cluster only until shortly before the
       // parent's SIGKILL); Ctrl-C, or a parent that vanished, stops at once.
       const timeout = signal === 'SIGTERM' ? (clusterChild ? CLUSTER_CHILD_DRAIN_MS : 30_000) : 0;

@@ -34,6 +34,11 @@ import type { LinkStats } from '../relay/Link.js';
 export interface RegionNodeDeps {
   /** The catalog this node registers in; a private LocalRegistry when absent (a lone node). */
   registry?: Registry;
+  /**
+   * Aborted when the process begins to stop (a signal), possibly while the node still starts: a
+   * terminal's Ctrl-C reaches the workers too, and their exits from then on are expected.
+   */
+  stopping?: AbortSignal;
 }
 
 // uWebSockets.js ships as CommonJS with a native addon; load it through require so the
@@ -159,6 +164,7 @@ export class RegionNode implements SessionHost {
         workerBin: config.media.workerBin,
       },
       log,
+      deps.stopping,
     );
     // Router capabilities depend only on the codec list, so one throwaway router answers
     // getRouterRtpCapabilities before a client has picked a room.

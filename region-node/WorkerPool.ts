@@ -61,8 +61,11 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
     this.#log = log;
   }
 
-  static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
+  /** `stopping`: aborted when the node begins to stop, from any time on (see stopping()). */
+  static async create(options: WorkerPoolOptions, log: Logger, stopping?: AbortSignal): Promise<WorkerPool> {
     const pool = new WorkerPool(options, log);
+    if (stopping?.aborted) pool.stopping();
+    else stopping?.addEventListener('abort', () => pool.stopping(), { once: true });
     try {
       for (let i = 0; i < options.size; i++) pool.#slots.push(await pool.#startSlot(i));
     } catch (err) {
