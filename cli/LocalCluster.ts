@@ -58,7 +58,9 @@ export class LocalCluster implements ClusterAdmin {
   #unwatch: Unsubscribe | undefined;
   #ready = false;
   #startFailed: ((err: Error) => void) | undefined;
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<boolean> | undefined;
+  /** Nodes that ended a stop() other than with exit code 0 (SIGKILLed, or failed on the way). */
+  readonly #unclean: string[] = [];
 
   constructor(opts: LocalClusterOptions) {
     this.#opts = opts;
@@ -185,8 +187,11 @@ export class LocalCluster implements ClusterAdmin {
     clearTimeout(killer);
   }
 
-  /** SIGTERM to every child, SIGKILL to those still there after 10 s; then closes the front. */
-  stop(): Promise<void> {
+  /**
+   * SIGTERM to every child, SIGKILL to those still there after 10 s; then closes the front.
+   * True when every node it stopped exited with code 0.
+   */
+  stop(): Promise<boolean> {
     return (this.#stopping ??= this.#stop());
   }
 
@@ -195,7 +200,7 @@ export class LocalCluster implements ClusterAdmin {
     return Promise.all(this.#children.map((c) => c.exited)).then(() => undefined);
   }
 
-  async #stop(): Promise<void> {
+  async #stop(): Promise<boolean> {
     this.#startFailed?.(new Error('local cluster stopped during start-up'));
     const alive = this.#children.filter((c) => isRunning(c.proc));
     if (alive.length > 0) this.#log.info({ nodes: alive.map((c) => c.spec.nodeId) }, 'stopping region nodes');
@@ -211,7 +216,9 @@ export class LocalCluster implements ClusterAdmin {
     this.#unwatch?.();
     this.#http?.close();
     this.#registry.close();
-    this.#log.info('local cluster stopped');
+    if (this.#unclean.length > 0) this.#log.error({ nodes: this.#unclean }, 'local cluster stopped; not every region node stopped cleanly');
+    else this.#log.info('local cluster stopped');
+    return this.#unclean.length === 0;
   }
 
   #fork(spec: ClusterNodeSpec, relaySecret: string): void {
@@ -245,7 +252,10 @@ export class LocalCluster implements ClusterAdmin {
 
   #onChildGone(spec: ClusterNodeSpec, proc: ChildProcess, how: string): void {
     const fields = { node: spec.nodeId, region: spec.region, pid: proc.pid };
-    if (this.#stopping || !this.#specs.includes(spec)) {
+    if (this.#stopping && how !== 'exit code 0') {
+      this.#unclean.push(spec.nodeId);
+      this.#log.warn(fields, `region node stopped (${how})`);
+    } else if (this.#stopping || !this.#specs.includes(spec)) {
       this.#log.info(fields, `region node stopped (${how})`);
     } else if (!this.#ready) {
       this.#log.error(fields, `region node failed to start (${how})`);

@@ -200,7 +200,8 @@ async function runLocalCluster(): Promise<number> {
   if (config.http.tls.cert) process.on('SIGHUP', () => cluster.reloadTls('SIGHUP'));
 
   let signalled = false;
-  const stopped = new Promise<void>((resolve) => {
+  // Resolves true when every region node stopped with exit code 0.
+  const stopped = new Promise<boolean>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) return;
       signalled = true;
@@ -214,16 +215,13 @@ async function runLocalCluster(): Promise<number> {
   try {
     await cluster.start();
   } catch (err) {
-    if (signalled) {
-      await stopped;
-      return 0;
-    }
+    if (signalled) return (await stopped) ? 0 : 1;
     log.fatal((err as Error).message);
     return 1;
   }
   log.info(`open ${cluster.url}`);
-  await stopped;
-  return 0;
+  // Later signals (the terminal's SIGINT, then a service manager's SIGTERM) change nothing.
+  return (await stopped) ? 0 : 1;
 }
 
 async function runRegionNode(): Promise<number> {
@@ -239,15 +237,30 @@ async function runRegionNode(): Promise<number> {
     registry = consulOrExit(config, log);
     if (!registry) return 2;
   }
+  // A signal while the node starts (Ctrl-C just after `octomesh start`) is kept for when it has
+  // started, instead of killing the process by default with its workers half made.
+  let early: NodeJS.Signals | undefined;
+  // Tells the worker pool at the first signal, even before the node exists.
+  const stopRequested = new AbortController();
+  const onEarlySignal = (signal: NodeJS.Signals): void => {
+    early ??= signal;
+    stopRequested.abort();
+  };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
   let node: RegionNode;
   try {
-    node = await RegionNode.start(config, log, registry ? { registry } : {});
+    node = await RegionNode.start(config, log, { ...(registry ? { registry } : {}), stopping: stopRequested.signal });
   } catch (err) {
     registry?.close();
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
     if (err instanceof ConfigError) {
       process.stderr.write(`octomesh: ${err.message}\n`);
       return 2;
     }
+    // Asked to stop while starting: the signal (to the workers as well) is what failed it.
+    if (early) return 0;
     log.fatal({ err }, 'region node failed to start');
     return 1;
   }
@@ -258,11 +271,15 @@ async function runRegionNode(): Promise<number> {
     let stopping = false;
     const stop = (signal: NodeJS.Signals | 'parent gone'): void => {
       if (stopping) {
+        // A second signal during a stop hurries it (Ctrl-C during a drain, or the cluster's
+        // SIGTERM after the terminal's SIGINT reached the whole group): still a clean stop.
+        log.info({ signal }, 'stopping now');
         node.close();
-        resolve(1);
+        resolve(0);
         return;
       }
       stopping = true;
+      stopRequested.abort();
       // SIGTERM drains (current calls may finish; in a cluster only until shortly before the
       // parent's SIGKILL); Ctrl-C, or a parent that vanished, stops at once.
       const timeout = signal === 'SIGTERM' ? (clusterChild ? CLUSTER_CHILD_DRAIN_MS : 30_000) : 0;
@@ -272,8 +289,11 @@ async function runRegionNode(): Promise<number> {
         resolve(0);
       });
     };
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    if (early) stop(early);
     // Without this a SIGKILLed cluster would leave its nodes running, ports held.
     onParentGone = () => stop('parent gone');
     if (clusterChild) process.once('disconnect', onParentGone);
@@ -322,9 +342,11 @@ async function runGeoRouter(): Promise<number> {
   }
   if (config.http.tls.cert) process.on('SIGHUP', () => router.reloadTls('SIGHUP'));
   await new Promise<void>((resolve) => {
-    // Nothing to drain: a route answer is one request; stop at the first signal.
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
+    // Nothing to drain: a route answer is one request; stop at the first signal. `on`, not
+    // `once`: a second signal (Ctrl-C, then a service manager's SIGTERM) must not kill the
+    // process by default while it closes.
+    process.on('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
   });
   router.close();
   registry.close();

@@ -18,6 +18,7 @@ import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
 import { StaticFiles } from './StaticFiles.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
+import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Registry } from '../core/registry/Registry.js';
@@ -33,6 +34,11 @@ import type { LinkStats } from '../relay/Link.js';
 export interface RegionNodeDeps {
   /** The catalog this node registers in; a private LocalRegistry when absent (a lone node). */
   registry?: Registry;
+  /**
+   * Aborted when the process begins to stop (a signal), possibly while the node still starts: a
+   * terminal's Ctrl-C reaches the workers too, and their exits from then on are expected.
+   */
+  stopping?: AbortSignal;
 }
 
 // uWebSockets.js ships as CommonJS with a native addon; load it through require so the
@@ -103,6 +109,7 @@ export class RegionNode implements SessionHost {
   #draining = false;
   #closed = false;
   #loadTimer: NodeJS.Timeout | undefined;
+  readonly #cpu: CpuMeter;
 
   private constructor(config: Config, log: Logger, pool: WorkerPool, caps: types.RtpCapabilities, registry: Registry, creds: RelayCredentials | undefined, access: RoomAccess, advertised: Advertised) {
     this.#access = access;
@@ -121,6 +128,7 @@ export class RegionNode implements SessionHost {
       selfNode: config.nodeId,
       ...(this.#relayCredentials ? { credentials: this.#relayCredentials.client, channelOptions: this.#relayCredentials.channelOptions } : {}),
     });
+    this.#cpu = new CpuMeter(() => pool.resourceUsage());
     this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
     registerNodeMetrics(this.metrics, {
       counts: () => this.#counts(),
@@ -156,6 +164,7 @@ export class RegionNode implements SessionHost {
         workerBin: config.media.workerBin,
       },
       log,
+      deps.stopping,
     );
     // Router capabilities depend only on the codec list, so one throwaway router answers
     // getRouterRtpCapabilities before a client has picked a room.
@@ -182,11 +191,10 @@ export class RegionNode implements SessionHost {
         log,
       );
       await node.registry.registerNode(node.record());
-      // Load reports feed the router's "least loaded" choice (Consul: with the TTL check).
-      node.#loadTimer = setInterval(() => {
-        node.registry.updateNode(node.nodeId, { load: node.record().load }).catch(() => undefined);
-      }, 2000);
-      node.#loadTimer.unref();
+      // Load reports feed the router's "least loaded" choice (Consul: with the TTL check); the
+      // CPU figure is the use over the period between two reports.
+      await node.#cpu.read();
+      node.#loadTimer = node.#cpu.every(LOAD_REPORT_MS, () => (node.#closed ? Promise.resolve() : node.registry.updateNode(node.nodeId, { load: node.record().load })), log);
     } catch (err) {
       node.close();
       throw err;
@@ -305,7 +313,7 @@ export class RegionNode implements SessionHost {
       wsUrl: this.wsUrl,
       relayAddress: this.relayAddress,
       mediaAddress: this.#advertised.pipeAddress,
-      load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: 0 },
+      load: { peers: c.peers, rooms: c.rooms, consumers: c.consumers, cpu: this.#cpu.load },
       draining: this.#draining,
       pid: process.pid,
     };
@@ -392,6 +400,8 @@ export class RegionNode implements SessionHost {
   /** Stop taking joins; resolves when every room has emptied or `timeoutMs` has passed. */
   async drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
+    // Before any await: the signal that began the drain may have reached the workers too.
+    this.#pool.stopping();
     await this.registry.updateNode(this.nodeId, { draining: true }).catch(() => undefined);
     this.#log.info({ rooms: this.#openRooms.size, timeoutMs }, 'draining');
     const deadline = Date.now() + timeoutMs;

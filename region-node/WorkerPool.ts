@@ -52,6 +52,8 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
   readonly #log: Logger;
   readonly #slots: WorkerSlot[] = [];
   #closed = false;
+  /** Set when the node begins to stop: from then on a worker that exits is not replaced. */
+  #stopping = false;
 
   private constructor(options: WorkerPoolOptions, log: Logger) {
     super(log);
@@ -59,8 +61,11 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
     this.#log = log;
   }
 
-  static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
+  /** `stopping`: aborted when the node begins to stop, from any time on (see stopping()). */
+  static async create(options: WorkerPoolOptions, log: Logger, stopping?: AbortSignal): Promise<WorkerPool> {
     const pool = new WorkerPool(options, log);
+    if (stopping?.aborted) pool.stopping();
+    else stopping?.addEventListener('abort', () => pool.stopping(), { once: true });
     try {
       for (let i = 0; i < options.size; i++) pool.#slots.push(await pool.#startSlot(i));
     } catch (err) {
@@ -121,13 +126,30 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
     return slot;
   }
 
+  /**
+   * The node is stopping (drain begun, or closing). A terminal's Ctrl-C reaches the workers as
+   * well as the node (one process group) and they close themselves, often before the node
+   * closes the pool: such an exit is part of the stop, not a death to log and repair. A worker
+   * started now would only be closed again a moment later.
+   */
+  stopping(): void {
+    this.#stopping = true;
+  }
+
   #onDied(slot: WorkerSlot, error: Error): void {
     if (this.#closed) return;
+    if (this.#stopping) {
+      // Exit code 0 is a worker that closed itself on a signal; anything else crashed.
+      const level = /\bcode:0\b/.test(error.message) ? 'info' : 'warn';
+      this.#log[level]({ worker: slot.index, workerPid: slot.worker.pid, exit: error.message }, 'mediasoup worker exited while the node stops; not replaced');
+      slot.routers = 0;
+      return;
+    }
     this.#log.error({ worker: slot.index, workerPid: slot.worker.pid, err: error }, 'mediasoup worker died, replacing it');
     slot.routers = 0;
     this.#startSlot(slot.index).then(
       (fresh) => {
-        if (this.#closed) {
+        if (this.#closed || this.#stopping) {
           fresh.worker.close();
           return;
         }
@@ -168,6 +190,7 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopping = true;
     for (const slot of this.#slots) slot.worker.close();
   }
 }

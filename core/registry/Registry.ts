@@ -9,7 +9,10 @@ export interface NodeLoad {
   peers: number;
   rooms: number;
   consumers: number;
-  /** Mean worker CPU use over the last report period, 0..1 per worker. */
+  /**
+   * 0..1 over the last report period: the mean of the workers' shares of one core each, or the
+   * node process's share of one core when that is higher (region-node/CpuLoad.ts).
+   */
   cpu: number;
 }
 

@@ -1,11 +1,14 @@
 import dgram from 'node:dgram';
 
-/** Minimal RTP sender: one packet every `intervalMs` with a growing sequence number. */
-export function startRtpSender(target: { ip: string; port: number }, opts: { ssrc: number; payloadType: number; intervalMs?: number; size?: number }): { stop: () => void; sent: () => number } {
+/** Minimal RTP sender: `burst` packets (default 1) every `intervalMs` with a growing sequence number. */
+export function startRtpSender(target: { ip: string; port: number }, opts: { ssrc: number; payloadType: number; intervalMs?: number; size?: number; burst?: number }): { stop: () => void; sent: () => number } {
   const sock = dgram.createSocket('udp4');
   let seq = 0;
   let sent = 0;
   const timer = setInterval(() => {
+    for (let i = 0; i < (opts.burst ?? 1); i++) send();
+  }, opts.intervalMs ?? 20);
+  const send = (): void => {
     const h = Buffer.alloc(12);
     h[0] = 0x80;
     h[1] = opts.payloadType & 0x7f;
@@ -14,7 +17,7 @@ export function startRtpSender(target: { ip: string; port: number }, opts: { ssr
     h.writeUInt32BE(opts.ssrc >>> 0, 8);
     sock.send(Buffer.concat([h, Buffer.alloc(opts.size ?? 160, 0x55)]), target.port, target.ip);
     sent++;
-  }, opts.intervalMs ?? 20);
+  };
   return {
     stop: () => {
       clearInterval(timer);
