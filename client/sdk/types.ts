@@ -60,6 +60,10 @@ export interface RemoteMedia {
   track: MediaStreamTrack;
   producerPaused: boolean;
   currentLayers: Layers | null;
+  /** Relayed from another region node: that relay path's RTT (ms, 0 until measured); null for media from this node. */
+  relayRttMs: number | null;
+  /** The jitter buffer target this client set on the receiver (ms) while the relay repairs losses; null: the browser's own. */
+  jitterBufferTargetMs: number | null;
 }
 
 export interface LocalMedia {

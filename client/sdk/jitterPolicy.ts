@@ -1,0 +1,56 @@
+// How long the browser's jitter buffer should wait for relayed video: a pure function of the
+// receiver's counters, the relay path's RTT and a clock, so the policy is a table test and not a
+// property of timers (RelayJitter polls and applies it).
+//
+// Measured in the lab (test/lab, issue #11): with 1 % loss between region nodes, relayed video
+// froze ~5 s per minute. A packet lost between nodes is NACKed by the far node's pipe producer
+// and resent by the origin, so it reaches the browser about one relay RTT late (eu↔ap: 220 ms);
+// the browser's jitter buffer sizes itself by its own RTT to its node (~1 ms) and never waits
+// that long, so each repair is a ~240 ms freeze. Waiting costs glass-to-glass delay, so it is
+// done only while repairs are being seen, and dropped after a quiet spell.
+
+export interface JitterPolicy {
+  /** Added to the relay RTT: the far node notices a loss only at the next packet (up to a frame
+   *  later), and the path jitters. */
+  marginMs: number;
+  /** Never more than this (ms): beyond, a conversation suffers more than from a freeze. */
+  capMs: number;
+  /** A target is kept this long after the last sign of repair, then dropped (null). */
+  holdMs: number;
+}
+
+export const JITTER_POLICY: JitterPolicy = { marginMs: 60, capMs: 400, holdMs: 10_000 };
+
+/** The inbound-rtp counters of one receiver (cumulative, as getStats gives them). */
+export interface ReceiverCounters {
+  nackCount: number;
+  packetsLost: number;
+}
+
+/** What the policy remembers between polls of one receiver. */
+export interface RepairWatch extends ReceiverCounters {
+  /** When counters last grew (the clock's unit: ms), null if never since the watch began. */
+  lastRepairAt: number | null;
+}
+
+/**
+ * One poll of one receiver: the new watch and the jitter buffer target to apply (ms), or null
+ * for the browser's own choice. `prev` null is the first poll: its counters are the baseline
+ * (what they count happened at some unknown time before). A receiver whose relay RTT is not
+ * known or 0 (local media) never gets a target. Counters that went backwards (a stats reset)
+ * are a new baseline, not a repair.
+ */
+export function nextJitterTarget(
+  prev: RepairWatch | null,
+  now: ReceiverCounters,
+  relayRttMs: number | null | undefined,
+  at: number,
+  p: JitterPolicy = JITTER_POLICY,
+): { watch: RepairWatch; targetMs: number | null } {
+  const grew = prev !== null && (now.nackCount > prev.nackCount || now.packetsLost > prev.packetsLost);
+  const lastRepairAt = grew ? at : (prev?.lastRepairAt ?? null);
+  const watch: RepairWatch = { nackCount: now.nackCount, packetsLost: now.packetsLost, lastRepairAt };
+  const rtt = typeof relayRttMs === 'number' && Number.isFinite(relayRttMs) && relayRttMs > 0 ? relayRttMs : 0;
+  const repairing = lastRepairAt !== null && at - lastRepairAt < p.holdMs;
+  return { watch, targetMs: rtt > 0 && repairing ? Math.min(p.capMs, Math.round(rtt + p.marginMs)) : null };
+}
