@@ -80,7 +80,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #attemptNode: string | undefined;
   /** Node id -> when this page last failed on it; named to the router as `avoid` for a while. */
   readonly #failedAt = new Map<string, number>();
-  /** Lets relayed video wait for repairs across the relay while losses are seen. */
+  /** Lets relayed media wait for repairs across the relay while losses are seen. */
   readonly #jitter = new RelayJitter((consumerId, targetMs) => {
     const entry = this.#consumers.get(consumerId);
     if (!entry) return;

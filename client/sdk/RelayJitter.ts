@@ -1,9 +1,11 @@
 import type { types } from 'mediasoup-client';
-import { JITTER_POLICY, nextJitterTarget, type JitterPolicy, type RepairWatch } from './jitterPolicy.js';
+import { JITTER_POLICY, nextJitterTarget, type JitterPolicy, type ReceiverCounters, type RepairWatch } from './jitterPolicy.js';
 
-// Applies jitterPolicy to relayed video receivers: polls each one's inbound-rtp counters once a
-// second and sets RTCRtpReceiver.jitterBufferTarget (Chromium >= 114) while the relay is
-// repairing losses. Where the browser lacks jitterBufferTarget (Firefox) it does nothing at all.
+// Applies jitterPolicy to relayed receivers (video and audio): polls each one's inbound-rtp
+// counters once a second and sets RTCRtpReceiver.jitterBufferTarget (Chromium >= 114) while the
+// relay is repairing losses. Where the browser lacks jitterBufferTarget (Firefox) it does nothing.
+// Audio too: the pipe repairs lost audio as well (NACK), and without a target the browser
+// conceals what arrives one relay RTT late (measured: ~1.2 % of samples at 1 % loss).
 
 export const POLL_MS = 1_000;
 
@@ -35,9 +37,9 @@ export class RelayJitter {
     this.#policy = policy;
   }
 
-  /** A relayed video consumer (relayRttMs from newConsumer; 0 while the node has not measured it). */
+  /** A relayed consumer (relayRttMs from newConsumer; 0 while the node has not measured it). */
   add(consumer: types.Consumer, relayRttMs: number): void {
-    if (!this.#supported || consumer.kind !== 'video' || !consumer.rtpReceiver) return;
+    if (!this.#supported || !consumer.rtpReceiver) return;
     this.#watched.set(consumer.id, { consumer, relayRttMs, watch: null, applied: null, polling: false });
     this.#timer ??= setInterval(() => this.#pollAll(), POLL_MS);
   }
@@ -71,10 +73,10 @@ export class RelayJitter {
   }
 
   async #poll(id: string, w: Watched): Promise<void> {
-    let counters: { nackCount: number; packetsLost: number } | undefined;
+    let counters: ReceiverCounters | undefined;
     try {
-      (await w.consumer.getStats()).forEach((s: { type: string; nackCount?: number; packetsLost?: number }) => {
-        if (s.type === 'inbound-rtp') counters = { nackCount: s.nackCount ?? 0, packetsLost: s.packetsLost ?? 0 };
+      (await w.consumer.getStats()).forEach((s: { type: string } & Partial<ReceiverCounters>) => {
+        if (s.type === 'inbound-rtp') counters = { nackCount: s.nackCount ?? 0, packetsLost: s.packetsLost ?? 0, packetsDiscarded: s.packetsDiscarded ?? 0 };
       });
     } catch {
       return; // the consumer is closing

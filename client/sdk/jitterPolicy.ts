@@ -21,10 +21,16 @@ export interface JitterPolicy {
 
 export const JITTER_POLICY: JitterPolicy = { marginMs: 60, capMs: 400, holdMs: 10_000 };
 
-/** The inbound-rtp counters of one receiver (cumulative, as getStats gives them). */
+/**
+ * The inbound-rtp counters of one receiver (cumulative, as getStats gives them). Video shows a
+ * repair across the relay as NACKs (the browser asks its node for the missing packet, which the
+ * node does not have yet) or losses; audio, which the browser does not NACK, as packets its
+ * jitter buffer discarded for arriving too late (the pipe repaired them, one relay RTT late).
+ */
 export interface ReceiverCounters {
   nackCount: number;
   packetsLost: number;
+  packetsDiscarded: number;
 }
 
 /** What the policy remembers between polls of one receiver. */
@@ -47,9 +53,9 @@ export function nextJitterTarget(
   at: number,
   p: JitterPolicy = JITTER_POLICY,
 ): { watch: RepairWatch; targetMs: number | null } {
-  const grew = prev !== null && (now.nackCount > prev.nackCount || now.packetsLost > prev.packetsLost);
+  const grew = prev !== null && (now.nackCount > prev.nackCount || now.packetsLost > prev.packetsLost || now.packetsDiscarded > prev.packetsDiscarded);
   const lastRepairAt = grew ? at : (prev?.lastRepairAt ?? null);
-  const watch: RepairWatch = { nackCount: now.nackCount, packetsLost: now.packetsLost, lastRepairAt };
+  const watch: RepairWatch = { nackCount: now.nackCount, packetsLost: now.packetsLost, packetsDiscarded: now.packetsDiscarded, lastRepairAt };
   const rtt = typeof relayRttMs === 'number' && Number.isFinite(relayRttMs) && relayRttMs > 0 ? relayRttMs : 0;
   const repairing = lastRepairAt !== null && at - lastRepairAt < p.holdMs;
   return { watch, targetMs: rtt > 0 && repairing ? Math.min(p.capMs, Math.round(rtt + p.marginMs)) : null };

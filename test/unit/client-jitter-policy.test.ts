@@ -7,8 +7,8 @@ import { relayRttWorthTelling } from '../../region-node/Room.js';
 // The jitter buffer policy for relayed video as a table: one poll of one receiver, given what
 // the previous poll saw, the counters now, the relay RTT and the clock.
 
-const watch = (nackCount: number, packetsLost: number, lastRepairAt: number | null): RepairWatch => ({ nackCount, packetsLost, lastRepairAt });
-const counters = (nackCount: number, packetsLost: number): ReceiverCounters => ({ nackCount, packetsLost });
+const watch = (nackCount: number, packetsLost: number, lastRepairAt: number | null, packetsDiscarded = 0): RepairWatch => ({ nackCount, packetsLost, packetsDiscarded, lastRepairAt });
+const counters = (nackCount: number, packetsLost: number, packetsDiscarded = 0): ReceiverCounters => ({ nackCount, packetsLost, packetsDiscarded });
 
 describe('jitter buffer target for relayed video', () => {
   const rows: { name: string; prev: RepairWatch | null; now: ReceiverCounters; rtt: number | null | undefined; at: number; want: number | null; wantLast: number | null }[] = [
@@ -16,6 +16,7 @@ describe('jitter buffer target for relayed video', () => {
     { name: 'no loss: the browser keeps its own (lowest) delay', prev: watch(0, 0, null), now: counters(0, 0), rtt: 220, at: 2_000, want: null, wantLast: null },
     { name: 'a NACK across a 220 ms relay: wait RTT + 60 ms', prev: watch(0, 0, null), now: counters(1, 0), rtt: 220, at: 3_000, want: 280, wantLast: 3_000 },
     { name: 'packets lost (not NACKed) count as a repair seen too', prev: watch(5, 0, null), now: counters(5, 2), rtt: 150, at: 3_000, want: 210, wantLast: 3_000 },
+    { name: 'audio: packets discarded for arriving late (repaired one relay RTT late) count too', prev: watch(0, 0, null, 4), now: counters(0, 0, 6), rtt: 220, at: 3_000, want: 280, wantLast: 3_000 },
     { name: 'quiet for 9.9 s after the last repair: still held', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 220, at: 12_900, want: 280, wantLast: 3_000 },
     { name: 'quiet for 10 s: dropped, back to the browser\'s own', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 220, at: 13_000, want: null, wantLast: 3_000 },
     { name: 'a new repair restarts the hold', prev: watch(7, 1, 3_000), now: counters(8, 1), rtt: 220, at: 12_000, want: 280, wantLast: 12_000 },
@@ -31,7 +32,7 @@ describe('jitter buffer target for relayed video', () => {
       const got = nextJitterTarget(r.prev, r.now, r.rtt, r.at);
       assert.equal(got.targetMs, r.want);
       assert.equal(got.watch.lastRepairAt, r.wantLast);
-      assert.deepEqual([got.watch.nackCount, got.watch.packetsLost], [r.now.nackCount, r.now.packetsLost]);
+      assert.deepEqual([got.watch.nackCount, got.watch.packetsLost, got.watch.packetsDiscarded], [r.now.nackCount, r.now.packetsLost, r.now.packetsDiscarded]);
     });
   }
 

@@ -10,7 +10,7 @@ import type { SenderWindow } from './sender.js';
  *   formatTable(title, rows, opts?: {kinds?: Kind[]}): string
  *       One table for a condition: a line per receiver × remote stream (fps, freezes, freeze
  *       ms, nack, pli, jitter-buffer ms per frame, the client's jitter buffer target for relayed
- *       video, width, layer spatial/temporal, loss %, audio concealed %, kbps).
+ *       media, width, layer spatial/temporal, loss %, audio concealed %, kbps).
  *   freezeMsPerMin(rows): FreezeFigure
  *       Total video freeze duration per receiver-minute, for each receiver and the worst one.
  *       `rows` are one window (all rows of a receiver share its length).
@@ -73,7 +73,7 @@ export function formatTable(title: string, rows: readonly StreamWindow[], opts: 
     String(r.nackCount),
     r.kind === 'video' ? String(r.pliCount) : '-',
     num(r.jbMsPerFrame, 1),
-    r.kind === 'video' ? num(r.jbTargetMs ?? null) : '-',
+    num(r.jbTargetMs ?? null),
     r.kind === 'video' ? String(r.frameWidth) : '-',
     r.spatialLayer === null ? '-' : `${r.spatialLayer}/${r.temporalLayer ?? '-'}`,
     num(r.lossFraction * 100, 2),
