@@ -367,7 +367,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
           relayRttMs: d.relayRttMs ?? null, jitterBufferTargetMs: null,
         };
         this.#consumers.set(d.consumerId, { media, consumer });
-        if (d.relayRttMs !== undefined) this.#jitter.add(consumer, d.relayRttMs);
+        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs);
         this.emit('consumer', media);
         // Server-side consumers start paused so no keyframe is lost before the track is attached.
         s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {

@@ -34,6 +34,12 @@ export interface JoinOptions {
   probeRtt?: boolean;
   /** 'relay' sends all media through the node's TURN servers (strict NATs, or to prove TURN works). */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Let relayed media (from another region node) wait for repairs across the relay while losses
+   * are seen (RelayJitter: jitterBufferTarget ~ relay RTT + 60 ms). Default true; false keeps the
+   * browser's own jitter buffer (the lowest delay, and a freeze per packet lost between nodes).
+   */
+  relayJitter?: boolean;
 }
 
 export interface SelfInfo {
