@@ -435,7 +435,9 @@ function main(): void {
   if (region) extra.region = region;
   if (token) extra.token = token;
   if (policy === 'relay' || policy === 'all') extra.iceTransportPolicy = policy;
+  const rounds = Number(params.get('relayJitterRounds'));
   if (params.get('relayJitter') === '0') extra.relayJitter = false;
+  else if (rounds >= 1 && rounds <= 3) extra.relayJitter = { repairRounds: rounds };
   startCall(room, name, extra);
 }
 

@@ -3,6 +3,7 @@ import type { types } from 'mediasoup-client';
 import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
+import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
 import { RelayJitter } from './RelayJitter.js';
 import { chooseByRtt } from './RttProbe.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
@@ -367,7 +368,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
           relayRttMs: d.relayRttMs ?? null, jitterBufferTargetMs: null,
         };
         this.#consumers.set(d.consumerId, { media, consumer });
-        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs);
+        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs, this.#jitterPolicy());
         this.emit('consumer', media);
         // Server-side consumers start paused so no keyframe is lost before the track is attached.
         s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {
@@ -536,6 +537,11 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#local.video?.stop();
     this.#local = { audio: null, video: null };
     this.#localPromise = null;
+  }
+
+  #jitterPolicy(): JitterPolicy {
+    const o = this.#opts?.relayJitter;
+    return typeof o === 'object' ? { ...JITTER_POLICY, ...o } : JITTER_POLICY;
   }
 
   #joinedSession(): Session {

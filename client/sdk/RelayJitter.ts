@@ -12,6 +12,7 @@ export const POLL_MS = 1_000;
 interface Watched {
   consumer: types.Consumer;
   relayRttMs: number;
+  policy: JitterPolicy;
   watch: RepairWatch | null;
   applied: number | null;
   polling: boolean;
@@ -26,21 +27,19 @@ export function supportsJitterBufferTarget(): boolean {
 /** Owned by OctomeshClient: one per client, cleared when a session is torn down. */
 export class RelayJitter {
   readonly #watched = new Map<string, Watched>();
-  readonly #policy: JitterPolicy;
   readonly #onTarget: (consumerId: string, targetMs: number | null) => void;
   readonly #supported = supportsJitterBufferTarget();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** `onTarget` hears each change of a consumer's applied target (for the UI and the lab). */
-  constructor(onTarget: (consumerId: string, targetMs: number | null) => void, policy: JitterPolicy = JITTER_POLICY) {
+  constructor(onTarget: (consumerId: string, targetMs: number | null) => void) {
     this.#onTarget = onTarget;
-    this.#policy = policy;
   }
 
   /** A relayed consumer (relayRttMs from newConsumer; 0 while the node has not measured it). */
-  add(consumer: types.Consumer, relayRttMs: number): void {
+  add(consumer: types.Consumer, relayRttMs: number, policy: JitterPolicy = JITTER_POLICY): void {
     if (!this.#supported || !consumer.rtpReceiver) return;
-    this.#watched.set(consumer.id, { consumer, relayRttMs, watch: null, applied: null, polling: false });
+    this.#watched.set(consumer.id, { consumer, relayRttMs, policy, watch: null, applied: null, polling: false });
     this.#timer ??= setInterval(() => this.#pollAll(), POLL_MS);
   }
 
@@ -82,7 +81,7 @@ export class RelayJitter {
       return; // the consumer is closing
     }
     if (!counters || this.#watched.get(id) !== w || w.consumer.closed) return;
-    const { watch, targetMs } = nextJitterTarget(w.watch, counters, w.relayRttMs, performance.now(), this.#policy);
+    const { watch, targetMs } = nextJitterTarget(w.watch, counters, w.relayRttMs, performance.now(), w.policy);
     w.watch = watch;
     if (targetMs === w.applied) return;
     try {

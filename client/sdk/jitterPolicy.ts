@@ -10,7 +10,10 @@
 // done only while repairs are being seen, and dropped after a quiet spell.
 
 export interface JitterPolicy {
-  /** Added to the relay RTT: the far node notices a loss only at the next packet (up to a frame
+  /** Relay round trips to wait: 1 covers a repair at the first try; 2 also a NACK or
+   *  retransmission lost in turn (about 2 × the loss rate of the repairs). */
+  repairRounds: number;
+  /** Added to the relay RTTs: the far node notices a loss only at the next packet (up to a frame
    *  later), and the path jitters. */
   marginMs: number;
   /** Never more than this (ms): beyond, a conversation suffers more than from a freeze. */
@@ -19,7 +22,7 @@ export interface JitterPolicy {
   holdMs: number;
 }
 
-export const JITTER_POLICY: JitterPolicy = { marginMs: 60, capMs: 400, holdMs: 10_000 };
+export const JITTER_POLICY: JitterPolicy = { repairRounds: 1, marginMs: 60, capMs: 400, holdMs: 10_000 };
 
 /**
  * The inbound-rtp counters of one receiver (cumulative, as getStats gives them). Video shows a
@@ -58,5 +61,5 @@ export function nextJitterTarget(
   const watch: RepairWatch = { nackCount: now.nackCount, packetsLost: now.packetsLost, packetsDiscarded: now.packetsDiscarded, lastRepairAt };
   const rtt = typeof relayRttMs === 'number' && Number.isFinite(relayRttMs) && relayRttMs > 0 ? relayRttMs : 0;
   const repairing = lastRepairAt !== null && at - lastRepairAt < p.holdMs;
-  return { watch, targetMs: rtt > 0 && repairing ? Math.min(p.capMs, Math.round(rtt + p.marginMs)) : null };
+  return { watch, targetMs: rtt > 0 && repairing ? Math.min(p.capMs, Math.round(p.repairRounds * rtt + p.marginMs)) : null };
 }

@@ -1,4 +1,5 @@
 import type { Notifications, PeerInfo } from '../../core/protocol.js';
+import type { JitterPolicy } from './jitterPolicy.js';
 import type { RouteDecision } from './RttProbe.js';
 
 // The SDK's public shapes, apart from the class so an app or a test can import them alone.
@@ -39,7 +40,7 @@ export interface JoinOptions {
    * are seen (RelayJitter: jitterBufferTarget ~ relay RTT + 60 ms). Default true; false keeps the
    * browser's own jitter buffer (the lowest delay, and a freeze per packet lost between nodes).
    */
-  relayJitter?: boolean;
+  relayJitter?: boolean | Partial<JitterPolicy>;
 }
 
 export interface SelfInfo {

@@ -51,6 +51,8 @@ describe('jitter buffer target for relayed video', () => {
 
   it('takes another policy', () => {
     assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 100, 0, { ...JITTER_POLICY, marginMs: 10, capMs: 50 }).targetMs, 50);
+    assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 100, 0, { ...JITTER_POLICY, repairRounds: 2 }).targetMs, 260, 'two repair rounds');
+    assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 220, 0, { ...JITTER_POLICY, repairRounds: 2 }).targetMs, 400, '…capped');
   });
 });
 
