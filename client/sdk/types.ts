@@ -37,7 +37,7 @@ export interface JoinOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /**
    * Let relayed media (from another region node) wait for repairs across the relay while losses
-   * are seen (RelayJitter: jitterBufferTarget ~ relay RTT + 60 ms). Default true; false keeps the
+   * are seen (RelayJitter: jitterBufferTarget ~ 2 relay RTTs + 60 ms, at most 400). Default true; false keeps the
    * browser's own jitter buffer (the lowest delay, and a freeze per packet lost between nodes).
    */
   relayJitter?: boolean | Partial<JitterPolicy>;

@@ -14,15 +14,15 @@ describe('jitter buffer target for relayed video', () => {
   const rows: { name: string; prev: RepairWatch | null; now: ReceiverCounters; rtt: number | null | undefined; at: number; want: number | null; wantLast: number | null }[] = [
     { name: 'first poll: its counters are a baseline, not a repair', prev: null, now: counters(40, 3), rtt: 220, at: 1_000, want: null, wantLast: null },
     { name: 'no loss: the browser keeps its own (lowest) delay', prev: watch(0, 0, null), now: counters(0, 0), rtt: 220, at: 2_000, want: null, wantLast: null },
-    { name: 'a NACK across a 220 ms relay: wait RTT + 60 ms', prev: watch(0, 0, null), now: counters(1, 0), rtt: 220, at: 3_000, want: 280, wantLast: 3_000 },
-    { name: 'packets lost (not NACKed) count as a repair seen too', prev: watch(5, 0, null), now: counters(5, 2), rtt: 150, at: 3_000, want: 210, wantLast: 3_000 },
-    { name: 'audio: packets discarded for arriving late (repaired one relay RTT late) count too', prev: watch(0, 0, null, 4), now: counters(0, 0, 6), rtt: 220, at: 3_000, want: 280, wantLast: 3_000 },
-    { name: 'quiet for 9.9 s after the last repair: still held', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 220, at: 12_900, want: 280, wantLast: 3_000 },
-    { name: 'quiet for 10 s: dropped, back to the browser\'s own', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 220, at: 13_000, want: null, wantLast: 3_000 },
-    { name: 'a new repair restarts the hold', prev: watch(7, 1, 3_000), now: counters(8, 1), rtt: 220, at: 12_000, want: 280, wantLast: 12_000 },
-    { name: 'a very long relay path is capped at 400 ms', prev: watch(0, 0, null), now: counters(3, 0), rtt: 600, at: 1_000, want: 400, wantLast: 1_000 },
+    { name: 'a NACK across a 150 ms relay (us↔ap): wait two RTTs + 60 ms', prev: watch(0, 0, null), now: counters(1, 0), rtt: 150, at: 3_000, want: 360, wantLast: 3_000 },
+    { name: 'packets lost (not NACKed) count as a repair seen too', prev: watch(5, 0, null), now: counters(5, 2), rtt: 80, at: 3_000, want: 220, wantLast: 3_000 },
+    { name: 'audio: packets discarded for arriving late (repaired one relay RTT late) count too', prev: watch(0, 0, null, 4), now: counters(0, 0, 6), rtt: 150, at: 3_000, want: 360, wantLast: 3_000 },
+    { name: 'quiet for 9.9 s after the last repair: still held', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 150, at: 12_900, want: 360, wantLast: 3_000 },
+    { name: 'quiet for 10 s: dropped, back to the browser\'s own', prev: watch(7, 1, 3_000), now: counters(7, 1), rtt: 150, at: 13_000, want: null, wantLast: 3_000 },
+    { name: 'a new repair restarts the hold', prev: watch(7, 1, 3_000), now: counters(8, 1), rtt: 150, at: 12_000, want: 360, wantLast: 12_000 },
+    { name: 'eu↔ap (220 ms): two rounds would be 500 ms, capped at 400', prev: watch(0, 0, null), now: counters(3, 0), rtt: 220, at: 1_000, want: 400, wantLast: 1_000 },
     { name: 'RTT not measured yet (0): no target, the repair is remembered', prev: watch(0, 0, null), now: counters(3, 0), rtt: 0, at: 1_000, want: null, wantLast: 1_000 },
-    { name: '…and once measured, the remembered repair applies', prev: watch(3, 0, 1_000), now: counters(3, 0), rtt: 75, at: 2_000, want: 135, wantLast: 1_000 },
+    { name: '…and once measured, the remembered repair applies', prev: watch(3, 0, 1_000), now: counters(3, 0), rtt: 75, at: 2_000, want: 210, wantLast: 1_000 },
     { name: 'local media (no relay RTT): never a target', prev: watch(0, 0, null), now: counters(9, 9), rtt: undefined, at: 1_000, want: null, wantLast: 1_000 },
     { name: 'a nonsense RTT is no RTT', prev: watch(0, 0, null), now: counters(9, 0), rtt: Number.NaN, at: 1_000, want: null, wantLast: 1_000 },
     { name: 'counters that went backwards (stats reset) are a baseline, not a repair', prev: watch(50, 4, null), now: counters(2, 0), rtt: 220, at: 1_000, want: null, wantLast: null },
@@ -41,17 +41,17 @@ describe('jitter buffer target for relayed video', () => {
     let prev: RepairWatch | null = null;
     const targets: (number | null)[] = [];
     nacks.forEach((n, i) => {
-      const r = nextJitterTarget(prev, counters(n, 0), 220, i * 1_000);
+      const r = nextJitterTarget(prev, counters(n, 0), 150, i * 1_000);
       prev = r.watch;
       targets.push(r.targetMs);
     });
     // Repairs seen at t = 2 s and 3 s; held until t = 12.999 s.
-    assert.deepEqual(targets, [null, null, 280, 280, 280, 280, 280, 280, 280, 280, 280, 280, 280, null, null, null]);
+    assert.deepEqual(targets, [null, null, 360, 360, 360, 360, 360, 360, 360, 360, 360, 360, 360, null, null, null]);
   });
 
   it('takes another policy', () => {
     assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 100, 0, { ...JITTER_POLICY, marginMs: 10, capMs: 50 }).targetMs, 50);
-    assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 100, 0, { ...JITTER_POLICY, repairRounds: 2 }).targetMs, 260, 'two repair rounds');
+    assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 100, 0, { ...JITTER_POLICY, repairRounds: 1 }).targetMs, 160, 'one repair round');
     assert.equal(nextJitterTarget(watch(0, 0, null), counters(1, 0), 220, 0, { ...JITTER_POLICY, repairRounds: 2 }).targetMs, 400, '…capped');
   });
 });
