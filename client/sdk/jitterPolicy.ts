@@ -10,8 +10,10 @@
 // the audio jitter buffer and lip sync, to ~150-250 ms: not enough for a 220 ms repair.)
 // Waiting for ONE round (RTT + 60 ms) removed few freezes at 3 % loss in the lab: what was left
 // were repairs that failed once (the NACK or the retransmission lost too: ~2 × the loss rate of
-// them) and came a second RTT later. Two rounds, capped at 400 ms, left 0-1 freeze per 20 s window
-// where one round left 13-23 (quick lab, 6 streams), at ~+100 ms glass-to-glass under loss.
+// them) and came a second RTT later. Quick lab, 3 % loss, freezes on the eu↔ap streams (the
+// 220 ms path) per 20 s window, busy 2-core machine: browser's own 8-10 (2.4-4.9 s), one round
+// 7-9 (2.4-2.8 s), two rounds capped at 400 ms 1-4 (0.2-1.4 s); glass-to-glass eu→ap p50 under
+// loss 366-447 ms, 441-466 ms, 532-576 ms; without loss unchanged (~200-260 ms).
 // Waiting costs delay, so it is done only while repairs are being seen and dropped after a quiet
 // spell: glass-to-glass without loss is the browser's own.
 
