@@ -168,7 +168,15 @@ export interface Notifications {
     type: string;
     producerPaused: boolean;
     source: string;
+    /**
+     * Only for media relayed from another region node: that relay path's round-trip time (ms;
+     * 0 while not yet measured). A packet lost between nodes is repaired (NACK, RTX) about one
+     * such RTT later; the client may let its jitter buffer wait that long while it sees losses.
+     */
+    relayRttMs?: number;
   };
+  /** The relay path of a relayed consumer changed its RTT much (or was measured first). */
+  consumerRelayRtt: { consumerId: string; relayRttMs: number };
   producerClosed: { producerId: string; consumerId: string };
   producerPaused: { producerId: string; consumerId: string };
   producerResumed: { producerId: string; consumerId: string };

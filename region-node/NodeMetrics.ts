@@ -83,6 +83,16 @@ export function registerNodeMetrics(registry: Registry, source: MetricsSource): 
       this.set({ direction: 'out' }, pout);
     },
   });
+  new Gauge({
+    name: 'octomesh_relay_link_rtt_ms',
+    help: 'Round-trip time of each relay link path (ms, min of the last 10 s of pings; 0 until measured)',
+    labelNames: ['room', 'remote_node'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const r of await links()) for (const l of r.links) if (l.state === 'up') this.set({ room: r.room, remote_node: l.remoteNode }, l.rttMs);
+    },
+  });
   for (const [name, help, unit] of [
     ['octomesh_relay_link_bytes', 'RTP bytes through each relay link (live pipes; closed pipes folded in)', 'bytes'],
     ['octomesh_relay_link_packets', 'RTP packets through each relay link (live pipes; closed pipes folded in)', 'packets'],

@@ -23,6 +23,26 @@ export interface ProducerAppData extends types.AppData {
   remoteNode?: string;
 }
 
+/** What a consumer keeps about its producer's path (set on consumers of pipe producers only). */
+export interface ConsumerAppData extends types.AppData {
+  peerId: PeerId;
+  /** The relay link the media crosses, and the RTT last told to the client for it. */
+  remoteNode?: string;
+  relayRttMs?: number;
+}
+
+/**
+ * Whether a consumer's client should hear of a new relay RTT: the first measurement, or a change
+ * of more than 10 ms and 20 %. The client sizes its jitter buffer from it only while it sees
+ * repairs, to ~RTT plus a margin, so small drifts do not matter and are not worth a message.
+ */
+export function relayRttWorthTelling(toldMs: number, nowMs: number): boolean {
+  if (nowMs <= 0) return false;
+  if (toldMs <= 0) return true;
+  const d = Math.abs(nowMs - toldMs);
+  return d > 10 && d > 0.2 * toldMs;
+}
+
 /**
  * One room on this node: one mediasoup router on one worker, the peers in it, and the rule
  * "every peer consumes every other peer's producers". Closes itself when the last peer
@@ -173,6 +193,16 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     });
     link.on('remoteActiveSpeaker', (peerId) => this.broadcast('activeSpeaker', { peerId }));
     link.on('remoteChat', (chat) => this.broadcast('chat', chat));
+    link.on('rtt', (rttMs) => {
+      for (const peer of this.#peers.values()) {
+        for (const consumer of peer.consumers.values()) {
+          const app = consumer.appData as ConsumerAppData;
+          if (app.remoteNode !== link.remoteNode || !relayRttWorthTelling(app.relayRttMs ?? 0, rttMs)) continue;
+          app.relayRttMs = rttMs;
+          peer.notify('consumerRelayRtt', { consumerId: consumer.id, relayRttMs: rttMs });
+        }
+      }
+    });
   }
 
   /** A remote producer for a local peer: piped here once, then consumed like a local one. */
@@ -190,7 +220,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           link.release(producerId);
           return;
         }
-        this.#consume(peer, pipeProducer, () => link.release(producerId));
+        this.#consume(peer, pipeProducer, () => link.release(producerId), link);
       },
       (err: Error) => {
         peer.consuming.delete(producerId);
@@ -199,7 +229,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     );
   }
 
-  #consume(peer: Peer, producer: types.Producer, onGone?: () => void): void {
+  /** `link`: the relay link a pipe producer's media crosses (its RTT goes to the client). */
+  #consume(peer: Peer, producer: types.Producer, onGone?: () => void, link?: Link): void {
     const transport = peer.recvTransport;
     const owner = producer.appData as ProducerAppData;
     let released = false;
@@ -218,7 +249,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         producerId: producer.id,
         rtpCapabilities: peer.rtpCapabilities, // extensions already dropped at join
         paused: true, // resumed by the client once its side is ready, so the first keyframe is not lost
-        appData: { peerId: owner.peerId },
+        appData: (link ? { peerId: owner.peerId, remoteNode: link.remoteNode, relayRttMs: link.rttMs } : { peerId: owner.peerId }) satisfies ConsumerAppData,
       })
       .then((consumer) => {
         if (peer.closed || consumer.closed) {
@@ -256,6 +287,9 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           type: consumer.type,
           producerPaused: consumer.producerPaused,
           source: String(owner.source ?? producer.kind),
+          // Read now, not at consume(): the link may have measured meanwhile (0: not yet; a
+          // consumerRelayRtt follows the first measurement).
+          ...(link ? { relayRttMs: ((consumer.appData as ConsumerAppData).relayRttMs = link.rttMs) } : {}),
         });
       })
       .catch((err: Error) => {

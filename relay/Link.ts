@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import type { NodeId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { LinkRtt } from './LinkRtt.js';
 import type { HelloMsg, LinkMessage, LinkStream, PeerInfoMsg, ProducerInfoMsg } from './proto.js';
 
 export interface LinkOptions {
@@ -30,6 +31,8 @@ export type LinkEvents = {
   remoteProducerClosed: [producerId: string];
   remoteActiveSpeaker: [peerId: string];
   remoteChat: [{ peerId: string; displayName: string; text: string; ts: number }];
+  /** The path's round-trip time changed (ms; see LinkRtt). */
+  rtt: [rttMs: number];
   /** Internal: the link closed itself (stream ended or failed, pipe transport gone). */
   '@close': [reason: string];
 };
@@ -50,6 +53,8 @@ export interface LinkStats {
   bytesOut: number;
   packetsIn: number;
   packetsOut: number;
+  /** The path's round-trip time (ms) measured over the link's stream; 0 until measured. */
+  rttMs: number;
 }
 
 /**
@@ -77,6 +82,11 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   /** What the room said after the snapshot, until our Hello is on the stream: sent after it, in order. */
   #outbox: LinkMessage[] | undefined = [];
   readonly #folded = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+  readonly #rtt = new LinkRtt({
+    sendPing: (sentMs) => this.#send({ ping: { sentMs } }),
+    sendPong: (sentMs) => this.#send({ pong: { sentMs } }),
+    changed: (ms) => this.safeEmit('rtt', ms),
+  });
 
   /**
    * Takes the room's snapshot now, then makes our PipeTransport and sends Hello with it.
@@ -142,6 +152,11 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
 
   get up(): boolean {
     return this.#state === 'up';
+  }
+
+  /** The path's round-trip time in ms (0 until the first pong, a few ms after the link is up). */
+  get rttMs(): number {
+    return this.#rtt.rttMs;
   }
 
   remotePeers(): PeerInfoMsg[] {
@@ -242,7 +257,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     for (const e of this.#incoming.values()) if (e.producer && !e.producer.closed) reads.push(add(e.producer.getStats(), 'In'));
     for (const c of this.#outgoing.values()) if (!c.closed) reads.push(add(c.getStats(), 'Out'));
     await Promise.all(reads);
-    return { remoteNode: this.remoteNode, state: this.#state, incomingPipes: this.#incoming.size, outgoingPipes: this.#outgoing.size, ...sum };
+    return { remoteNode: this.remoteNode, state: this.#state, incomingPipes: this.#incoming.size, outgoingPipes: this.#outgoing.size, ...sum, rttMs: this.#rtt.rttMs };
   }
 
   /** Synchronous, idempotent, never throws. */
@@ -253,6 +268,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #closeFor(reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#rtt.close();
     // Children first: local consumers of remote media see their producers close (and the
     // browsers get producerClosed); then the pipes that fed the remote node; then the stream.
     for (const [id, offer] of this.#offers) offer.reject(new Error(`link closed before ${id} was piped`));
@@ -319,6 +335,9 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #dispatch(msg: LinkMessage): void {
     if (this.#state === 'closed') return;
     if ('hello' in msg && msg.hello) return this.#onHello(msg.hello);
+    // Answered whatever our state: the other end only pings once it is up, so after its Hello.
+    if ('ping' in msg && msg.ping) return this.#rtt.onPing(msg.ping.sentMs);
+    if ('pong' in msg && msg.pong) return this.#rtt.onPong(msg.pong.sentMs);
     if (this.#state !== 'up') {
       if (!this.#early) throw new Error('message before hello');
       this.#early.push(msg);
@@ -386,6 +405,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
           for (const p of hello.peers) this.#remotePeers.set(p.peerId, p);
           for (const p of hello.producers) this.#remoteProducers.set(p.producerId, p);
           this.safeEmit('up');
+          this.#rtt.start();
           for (const p of hello.peers) this.safeEmit('remotePeerJoined', p);
           for (const p of hello.producers) this.safeEmit('remoteProducerAdded', p);
           const early = this.#early ?? [];

@@ -34,7 +34,9 @@ export type LinkMessage =
   | { body?: 'pipeClose'; pipeClose: { producerId: string } }
   | { body?: 'pipeError'; pipeError: { producerId: string; message: string } }
   | { body?: 'activeSpeaker'; activeSpeaker: { peerId: string } }
-  | { body?: 'chat'; chat: { peerId: string; displayName: string; text: string; ts: number } };
+  | { body?: 'chat'; chat: { peerId: string; displayName: string; text: string; ts: number } }
+  | { body?: 'ping'; ping: { sentMs: number } }
+  | { body?: 'pong'; pong: { sentMs: number } };
 
 export type LinkStream = grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>;
 

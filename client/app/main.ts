@@ -152,7 +152,7 @@ function makeTile(displayName: string, region: string, local: boolean): Tile {
   return { root, video, name, region: regionSpan, micOff, videoConsumerId: null };
 }
 
-type ExtraJoinOptions = Pick<JoinOptions, 'region' | 'token' | 'iceTransportPolicy'>;
+type ExtraJoinOptions = Pick<JoinOptions, 'region' | 'token' | 'iceTransportPolicy' | 'relayJitter'>;
 
 function startCall(room: string, displayName: string, extra: ExtraJoinOptions): void {
   showView('call-view');
@@ -435,6 +435,9 @@ function main(): void {
   if (region) extra.region = region;
   if (token) extra.token = token;
   if (policy === 'relay' || policy === 'all') extra.iceTransportPolicy = policy;
+  const rounds = Number(params.get('relayJitterRounds'));
+  if (params.get('relayJitter') === '0') extra.relayJitter = false;
+  else if (rounds >= 1 && rounds <= 3) extra.relayJitter = { repairRounds: rounds };
   startCall(room, name, extra);
 }
 

@@ -3,6 +3,8 @@ import type { types } from 'mediasoup-client';
 import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
+import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
+import { RelayJitter } from './RelayJitter.js';
 import { chooseByRtt } from './RttProbe.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
 import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
@@ -79,6 +81,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #attemptNode: string | undefined;
   /** Node id -> when this page last failed on it; named to the router as `avoid` for a while. */
   readonly #failedAt = new Map<string, number>();
+  /** Lets relayed media wait for repairs across the relay while losses are seen. */
+  readonly #jitter = new RelayJitter((consumerId, targetMs) => {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry) return;
+    entry.media.jitterBufferTargetMs = targetMs;
+    this.emit('consumerUpdated', entry.media);
+  });
 
   get state(): ClientState { return this.#state; }
   get self(): SelfInfo | null { return this.#self; }
@@ -356,8 +365,10 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         const media: RemoteMedia = {
           consumerId: d.consumerId, producerId: d.producerId, peerId: d.peerId, kind: d.kind, source: d.source,
           track: consumer.track, producerPaused: d.producerPaused, currentLayers: null,
+          relayRttMs: d.relayRttMs ?? null, jitterBufferTargetMs: null,
         };
         this.#consumers.set(d.consumerId, { media, consumer });
+        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs, this.#jitterPolicy());
         this.emit('consumer', media);
         // Server-side consumers start paused so no keyframe is lost before the track is attached.
         s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {
@@ -374,6 +385,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         if (!entry) return;
         entry.media.producerPaused = n.name === 'producerPaused';
         this.emit('consumerUpdated', entry.media);
+        return;
+      }
+      case 'consumerRelayRtt': {
+        const entry = this.#consumers.get(n.data.consumerId);
+        if (!entry) return;
+        entry.media.relayRttMs = n.data.relayRttMs;
+        this.#jitter.setRelayRtt(n.data.consumerId, n.data.relayRttMs);
         return;
       }
       case 'consumerLayersChanged': {
@@ -404,6 +422,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     const entry = this.#consumers.get(consumerId);
     if (!entry) return;
     this.#consumers.delete(consumerId);
+    this.#jitter.remove(consumerId);
     entry.consumer.close();
     this.emit('consumerClosed', entry.media);
   }
@@ -493,6 +512,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     }
     const consumers = [...this.#consumers.values()];
     const peers = [...this.#peers.values()];
+    this.#jitter.clear();
     this.#consumers.clear();
     this.#peers.clear();
     this.#self = null;
@@ -517,6 +537,11 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#local.video?.stop();
     this.#local = { audio: null, video: null };
     this.#localPromise = null;
+  }
+
+  #jitterPolicy(): JitterPolicy {
+    const o = this.#opts?.relayJitter;
+    return typeof o === 'object' ? { ...JITTER_POLICY, ...o } : JITTER_POLICY;
   }
 
   #joinedSession(): Session {

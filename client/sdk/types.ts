@@ -1,4 +1,5 @@
 import type { Notifications, PeerInfo } from '../../core/protocol.js';
+import type { JitterPolicy } from './jitterPolicy.js';
 import type { RouteDecision } from './RttProbe.js';
 
 // The SDK's public shapes, apart from the class so an app or a test can import them alone.
@@ -34,6 +35,12 @@ export interface JoinOptions {
   probeRtt?: boolean;
   /** 'relay' sends all media through the node's TURN servers (strict NATs, or to prove TURN works). */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Let relayed media (from another region node) wait for repairs across the relay while losses
+   * are seen (RelayJitter: jitterBufferTarget ~ 2 relay RTTs + 60 ms, at most 400). Default true; false keeps the
+   * browser's own jitter buffer (the lowest delay, and a freeze per packet lost between nodes).
+   */
+  relayJitter?: boolean | Partial<JitterPolicy>;
 }
 
 export interface SelfInfo {
@@ -60,6 +67,10 @@ export interface RemoteMedia {
   track: MediaStreamTrack;
   producerPaused: boolean;
   currentLayers: Layers | null;
+  /** Relayed from another region node: that relay path's RTT (ms, 0 until measured); null for media from this node. */
+  relayRttMs: number | null;
+  /** The jitter buffer target this client set on the receiver (ms) while the relay repairs losses; null: the browser's own. */
+  jitterBufferTargetMs: number | null;
 }
 
 export interface LocalMedia {

@@ -100,6 +100,11 @@ export async function runLab(opts: { quick: boolean }): Promise<number> {
       // The eu-west user's camera is a canvas carrying its clock: the glass-to-glass probe.
       if (s.user === 'user-eu') await installStampCamera(user.page);
     }
+    // OCTOMESH_LAB_RELAY_JITTER=0: the pages keep the browser's own jitter buffer for relayed
+    // media (no waiting for repairs across the relay), to compare with the default.
+    const relayJitter = process.env.OCTOMESH_LAB_RELAY_JITTER !== '0';
+    const rounds = process.env.OCTOMESH_LAB_RELAY_JITTER_ROUNDS;
+    const jitterParam = !relayJitter ? '&relayJitter=0' : rounds ? `&relayJitterRounds=${encodeURIComponent(rounds)}` : '';
     const results: LabResults = {
       quick: opts.quick,
       startedAt: new Date(started).toISOString(),
@@ -107,11 +112,11 @@ export async function runLab(opts: { quick: boolean }): Promise<number> {
       hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address })),
       rtts,
       conditions: [],
-      notes: [],
+      notes: jitterParam ? [`pages opened with ${jitterParam.slice(1)} (OCTOMESH_LAB_RELAY_JITTER*)`] : [],
     };
     await runScenario({
       lab, wan, services, users, results, log,
-      url: (user) => `${origin}/?room=lab&name=${encodeURIComponent(user)}`,
+      url: (user) => `${origin}/?room=lab&name=${encodeURIComponent(user)}${jitterParam}`,
       sites: SITES,
       windowMs: opts.quick ? 20_000 : 60_000,
     });

@@ -33,6 +33,9 @@ export interface ConditionResult {
   load1: number;
   rows: StreamWindow[];
   table: string;
+  /** Glass-to-glass eu-west → ap-northeast over the window (loss conditions; null: no good read). */
+  glassToGlassP50Ms?: number | null;
+  glassToGlassP95Ms?: number | null;
 }
 
 export interface LabResults {
@@ -79,7 +82,7 @@ export async function printResults(r: LabResults, file: string, log: (line: stri
     figures: r.figures,
     hosts: r.hosts,
     run: { quick: r.quick, startedAt: r.startedAt, durationS: r.durationS ?? null, rtts: r.rtts, lost: r.lost ?? [], notes: r.notes },
-    conditions: r.conditions.map((c) => ({ name: c.name, seconds: c.seconds, cpuBusyPct: c.cpuBusyPct, load1: c.load1, rows: c.rows })),
+    conditions: r.conditions.map((c) => ({ name: c.name, seconds: c.seconds, cpuBusyPct: c.cpuBusyPct, load1: c.load1, glassToGlassP50Ms: c.glassToGlassP50Ms, glassToGlassP95Ms: c.glassToGlassP95Ms, rows: c.rows })),
   };
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);

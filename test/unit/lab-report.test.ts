@@ -66,20 +66,20 @@ describe('lab report: tables', () => {
 
   it('prints a row per receiver × remote stream with the condition\'s figure underneath', () => {
     const rows = [
-      testRow('user-eu', 'user-ap', { fps: 29.5, freezeCount: 2, freezeMs: 340, nackCount: 7, pliCount: 1, jbMsPerFrame: 41.26, frameWidth: 640, spatialLayer: 1, lossFraction: 0.0123, bytesPerS: 50_000 }),
+      testRow('user-eu', 'user-ap', { fps: 29.5, freezeCount: 2, freezeMs: 340, nackCount: 7, pliCount: 1, jbMsPerFrame: 41.26, jbTargetMs: 280, frameWidth: 640, spatialLayer: 1, lossFraction: 0.0123, bytesPerS: 50_000 }),
       testRow('user-ap', 'user-eu', { restarted: true }),
       testRow('user-ap', 'user-us', { gone: true, fps: 0 }),
-      testRow('user-eu', 'user-ap', { kind: 'audio', key: 'user-ap/audio', fps: null, jbMsPerFrame: null, spatialLayer: null }),
+      testRow('user-eu', 'user-ap', { kind: 'audio', key: 'user-ap/audio', fps: null, jbMsPerFrame: null, spatialLayer: null, concealedFraction: 0.0456 }),
     ];
     const text = formatTable('loss 1 %', rows);
     const lines = text.split('\n');
     assert.equal(lines[0], '== loss 1 %');
-    assert.match(lines[1]!, /^receiver\s+from\s+kind\s+fps\s+freezes\s+freeze ms\s+nack\s+pli\s+jb ms\/f\s+width\s+layer\s+loss %\s+kbps$/);
+    assert.match(lines[1]!, /^receiver\s+from\s+kind\s+fps\s+freezes\s+freeze ms\s+nack\s+pli\s+jb ms\/f\s+jb target\s+width\s+layer\s+loss %\s+conceal %\s+kbps$/);
     assert.equal(lines.length, 2 + 2 + rows.length, 'title, header, rule, rows, footer');
     const eu = lines.find((l) => l.startsWith('user-eu') && l.includes('video'))!;
-    assert.deepEqual(eu.split(/\s+/), ['user-eu', 'user-ap', 'video', '29.5', '2', '340', '7', '1', '41.3', '640', '1/2', '1.23', '400']);
+    assert.deepEqual(eu.split(/\s+/), ['user-eu', 'user-ap', 'video', '29.5', '2', '340', '7', '1', '41.3', '280', '640', '1/2', '1.23', '-', '400']);
     const audio = lines.find((l) => l.includes('audio'))!;
-    assert.deepEqual(audio.split(/\s+/), ['user-eu', 'user-ap', 'audio', '-', '-', '-', '0', '-', '-', '-', '-', '0.00', '800']);
+    assert.deepEqual(audio.split(/\s+/), ['user-eu', 'user-ap', 'audio', '-', '-', '-', '0', '-', '-', '-', '-', '-', '0.00', '4.56', '800']);
     assert.ok(lines.some((l) => l.includes('user-eu (new)')), 'a replaced stream is marked');
     assert.ok(lines.some((l) => l.includes('user-us (gone)')), 'a stream that went away is marked');
     assert.ok(lines.indexOf(lines.find((l) => l.startsWith('user-ap'))!) < lines.indexOf(eu), 'sorted by receiver');

@@ -73,6 +73,8 @@ export interface StreamSnapshot {
   /** Audio only: concealed samples out of samples received. */
   concealedSamples: number;
   totalSamplesReceived: number;
+  /** The jitter buffer target the client set on this receiver (ms; client/sdk/RelayJitter.ts), null: none. */
+  jbTargetMs?: number | null;
 }
 
 export interface PageSnapshot {
@@ -115,6 +117,8 @@ export interface StreamWindow {
   bytesPerS: number;
   /** Audio: concealed fraction of samples over the window (null for video). */
   concealedFraction: number | null;
+  /** The client's jitter buffer target at the end of the window (ms), null: the browser's own. */
+  jbTargetMs?: number | null;
   /** The stream was replaced during the window (e.g. a rejoin); deltas count from its start. */
   restarted: boolean;
   /** No such stream at the end of the window (it went away). */
@@ -198,6 +202,7 @@ async function collectInPage(arg: { receiver: string | null; timeoutMs: number }
       jitterBufferEmittedCount: n(s.jitterBufferEmittedCount),
       concealedSamples: n(s.concealedSamples),
       totalSamplesReceived: n(s.totalSamplesReceived),
+      jbTargetMs: typeof c.jitterBufferTargetMs === 'number' ? c.jitterBufferTargetMs : null,
     });
   });
   return { ...empty, at: Date.now(), streams };
@@ -281,6 +286,7 @@ function row(at: PageSnapshot, b: StreamSnapshot, a: StreamSnapshot | null, seco
     lossFraction: lost + received > 0 ? lost / (lost + received) : 0,
     bytesPerS: per(d('bytesReceived')),
     concealedFraction: b.kind === 'audio' ? (samples > 0 ? d('concealedSamples') / samples : 0) : null,
+    jbTargetMs: gone ? null : (b.jbTargetMs ?? null),
     restarted,
     gone,
   };

@@ -9,7 +9,8 @@ import type { SenderWindow } from './sender.js';
  *
  *   formatTable(title, rows, opts?: {kinds?: Kind[]}): string
  *       One table for a condition: a line per receiver × remote stream (fps, freezes, freeze
- *       ms, nack, pli, jitter-buffer ms per frame, width, layer spatial/temporal, loss %, kbps).
+ *       ms, nack, pli, jitter-buffer ms per frame, the client's jitter buffer target for relayed
+ *       media, width, layer spatial/temporal, loss %, audio concealed %, kbps).
  *   freezeMsPerMin(rows): FreezeFigure
  *       Total video freeze duration per receiver-minute, for each receiver and the worst one.
  *       `rows` are one window (all rows of a receiver share its length).
@@ -61,7 +62,7 @@ export function formatTable(title: string, rows: readonly StreamWindow[], opts: 
   const shown = rows
     .filter((r) => kinds.includes(r.kind))
     .sort((a, b) => a.receiver.localeCompare(b.receiver) || a.kind.localeCompare(b.kind) * -1 || a.peerName.localeCompare(b.peerName));
-  const headers = ['receiver', 'from', 'kind', 'fps', 'freezes', 'freeze ms', 'nack', 'pli', 'jb ms/f', 'width', 'layer', 'loss %', 'kbps'];
+  const headers = ['receiver', 'from', 'kind', 'fps', 'freezes', 'freeze ms', 'nack', 'pli', 'jb ms/f', 'jb target', 'width', 'layer', 'loss %', 'conceal %', 'kbps'];
   const lines = shown.map((r) => [
     r.receiver,
     r.peerName + (r.gone ? ' (gone)' : r.restarted ? ' (new)' : ''),
@@ -72,9 +73,11 @@ export function formatTable(title: string, rows: readonly StreamWindow[], opts: 
     String(r.nackCount),
     r.kind === 'video' ? String(r.pliCount) : '-',
     num(r.jbMsPerFrame, 1),
+    num(r.jbTargetMs ?? null),
     r.kind === 'video' ? String(r.frameWidth) : '-',
     r.spatialLayer === null ? '-' : `${r.spatialLayer}/${r.temporalLayer ?? '-'}`,
     num(r.lossFraction * 100, 2),
+    r.kind === 'audio' ? num((r.concealedFraction ?? 0) * 100, 2) : '-',
     num((r.bytesPerS * 8) / 1000),
   ]);
   const align: ('l' | 'r')[] = headers.map((_, i) => (i < 3 ? 'l' : 'r'));

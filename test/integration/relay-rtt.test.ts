@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
+import type { RegionNode } from '../../region-node/RegionNode.js';
+import { PING_EVERY_MS } from '../../relay/LinkRtt.js';
+import { eventually, joinRoom, startTestNode } from '../helpers/node.js';
+import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
+import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
+
+// A relay link measures its path's RTT (ping/pong on its gRPC stream), and a consumer of media
+// relayed over it tells its client that RTT (newConsumer.relayRttMs, then consumerRelayRtt once
+// measured), so the browser can let its jitter buffer wait for repairs across the relay.
+// Media from the node's own peers carries no relayRttMs.
+const ROOM = 'rtt';
+
+describe('relay link RTT: measured on both ends and carried to relayed consumers', () => {
+  const registry = new LocalRegistry();
+  let a: RegionNode;
+  let b: RegionNode;
+  const clients: SignalClient[] = [];
+  const stops: (() => void)[] = [];
+
+  before(async () => {
+    a = await startTestNode({ nodeId: 'rtt-a' }, { registry });
+    b = await startTestNode({ nodeId: 'rtt-b', region: 'us-east', latitude: 38.9, longitude: -77.04 }, { registry });
+  });
+
+  after(() => {
+    for (const s of stops) s();
+    for (const c of clients) c.close();
+    a?.close();
+    b?.close();
+    registry.close();
+  });
+
+  const linkTo = (node: RegionNode, remote: RegionNode) => node.rooms().get(ROOM as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId);
+
+  async function watcher(node: RegionNode, name: string) {
+    const w = await joinRoom(node, ROOM, name);
+    clients.push(w.client);
+    const sink = await startRtpSink();
+    stops.push(sink.close);
+    const t = await w.client.request('createPlainTransport', { direction: 'recv' });
+    await w.client.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
+    return w.client;
+  }
+
+  it('gives the link an RTT on both sides, in its stats and /metrics', async () => {
+    const pub = await joinRoom(a, ROOM, 'Pub');
+    clients.push(pub.client);
+    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
+    const { producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(3131) });
+    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 3131, payloadType: 100, intervalMs: 10, size: 160 });
+    stops.push(rtp.stop);
+
+    const local = await watcher(a, 'Local');
+    const far = await watcher(b, 'Far');
+    const localNc = await local.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    const farNc = await far.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+
+    await eventually(() => (linkTo(a, b)?.rttMs ?? 0) > 0 && (linkTo(b, a)?.rttMs ?? 0) > 0, 'both ends of the link measured an RTT', 3 * PING_EVERY_MS + 5_000);
+    for (const [name, link] of [['A', linkTo(a, b)!], ['B', linkTo(b, a)!]] as const) {
+      const stats = await link.stats();
+      assert.ok(stats.rttMs > 0, `${name}'s link stats carry rttMs (${stats.rttMs})`);
+      assert.equal(stats.rttMs, link.rttMs);
+    }
+
+    // Media from this node's own peer: nothing about a relay.
+    assert.equal(localNc.data.relayRttMs, undefined, 'a local producer\'s consumer has no relayRttMs');
+    // Media relayed from A: the path's RTT, in newConsumer if measured by then, else in the
+    // consumerRelayRtt that follows the first measurement.
+    assert.equal(typeof farNc.data.relayRttMs, 'number', 'a relayed consumer carries relayRttMs');
+    let told = farNc.data.relayRttMs as number;
+    if (!(told > 0)) {
+      const upd = await far.waitFor('consumerRelayRtt', (d) => d.consumerId === farNc.data.consumerId && d.relayRttMs > 0, 3 * PING_EVERY_MS + 5_000);
+      told = upd.data.relayRttMs;
+    }
+    assert.ok(told > 0, `the far client is told the relay RTT (${told} ms)`);
+    assert.equal(local.notifications.filter((n) => n.notification === 'consumerRelayRtt').length, 0, 'no relay RTT for a local consumer');
+
+    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+    const m = /octomesh_relay_link_rtt_ms\{room="rtt",remote_node="rtt-a"[^}]*\} ([0-9.]+)/.exec(metrics);
+    assert.ok(m && Number(m[1]) > 0, 'B\'s /metrics has the link\'s RTT');
+  });
+});
