@@ -138,9 +138,19 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
 
   #onDied(slot: WorkerSlot, error: Error): void {
     if (this.#closed) return;
+    // Exit code 0: the worker closed itself on SIGINT/SIGTERM (a crash exits otherwise). When the
+    // node got the same signal (Ctrl-C to the group), its handler can run just after this event,
+    // even though the signal came first (it and the worker's SIGCHLD may reach different threads).
+    // A signal already pending is handled within one loop turn: decide then.
+    const selfClosed = /\bcode:0\b/.test(error.message);
+    if (selfClosed && !this.#stopping) setImmediate(() => this.#afterExit(slot, error, selfClosed));
+    else this.#afterExit(slot, error, selfClosed);
+  }
+
+  #afterExit(slot: WorkerSlot, error: Error, selfClosed: boolean): void {
+    if (this.#closed) return;
     if (this.#stopping) {
-      // Exit code 0 is a worker that closed itself on a signal; anything else crashed.
-      const level = /\bcode:0\b/.test(error.message) ? 'info' : 'warn';
+      const level = selfClosed ? 'info' : 'warn';
       this.#log[level]({ worker: slot.index, workerPid: slot.worker.pid, exit: error.message }, 'mediasoup worker exited while the node stops; not replaced');
       slot.routers = 0;
       return;

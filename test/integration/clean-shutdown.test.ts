@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { OCTOMESH_BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
+import { createLogger } from '../../core/logger.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
+import { WorkerPool } from '../../region-node/WorkerPool.js';
 import { eventually, joinRoom } from '../helpers/node.js';
 
 // Ctrl-C in a terminal sends SIGINT to the whole foreground process group: the CLI process,
@@ -61,6 +64,24 @@ async function exitOrKill(p: Proc): Promise<{ code: number | null; signal: NodeJ
   return exit;
 }
 
+/** Pids of this process's mediasoup-worker children, from /proc. */
+function workerChildren(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces, so split after its closing parenthesis.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && comm.startsWith('mediasoup-worke')) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 const WORKER_DEATH = /worker died|replacing it|replace mediasoup worker/;
 
 describe('clean shutdown on Ctrl-C', () => {
@@ -100,5 +121,34 @@ describe('clean shutdown on Ctrl-C', () => {
       .filter((l) => /^region node stopped/.test(l.msg ?? ''));
     assert.deepEqual(ends.map((l) => l.node).sort(), ['ap-northeast-1', 'eu-west-1', 'us-east-1'], out);
     for (const l of ends) assert.equal(l.msg, 'region node stopped (exit code 0)', out);
+  });
+
+  it('a worker that stops on a signal is replaced while the node runs, and not once the node is stopping', async () => {
+    const stopping = new AbortController();
+    const pool = await WorkerPool.create({ size: 2, rtcPort: 0, listenIp: '127.0.0.1', announcedAddress: '', logLevel: 'error', workerBin: '' }, createLogger({ level: 'silent', pretty: false }), stopping.signal);
+    try {
+      const replaced = new Promise<number>((resolve) => pool.once('workerReplaced', (index) => resolve(index)));
+      const first = pool.slots[0]!.worker;
+      process.kill(first.pid, 'SIGINT');
+      assert.equal(await replaced, 0);
+      assert.notEqual(pool.slots[0]!.worker.pid, first.pid);
+
+      stopping.abort();
+      const second = pool.slots[1]!.worker;
+      const gone = new Promise<void>((resolve) => second.once('died', () => resolve()));
+      let again = false;
+      pool.once('workerReplaced', () => (again = true));
+      process.kill(second.pid, 'SIGINT');
+      await gone;
+      // The pool decides within one loop turn of the exit (its 'died' listener ran before ours),
+      // and a replacement spawns its process synchronously when decided: after two turns, a
+      // replacement would be there to see.
+      for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(workerChildren(), [pool.slots[0]!.worker.pid]);
+      assert.equal(again, false);
+      assert.equal(pool.slots[1]!.worker, second, 'no new worker in its slot');
+    } finally {
+      pool.close();
+    }
   });
 });
