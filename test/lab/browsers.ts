@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CHROMIUM } from '../helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.js';
 import type { NetLab } from './netlab.js';
 
 // One headless Chromium per client host. Playwright launches it through a two-line wrapper that
@@ -33,16 +33,7 @@ export async function launchUser(opts: {
   const browser = await chromium.launch({
     executablePath: wrapper,
     args: [
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
+      ...CHROMIUM_ARGS,
       `--ignore-certificate-errors-spki-list=${opts.spki}`,
       ...(opts.extraArgs ?? []),
     ],
