@@ -32,6 +32,8 @@ export interface ConsulRegistryOptions {
 }
 
 export const DEFAULT_CHECK_TTL_SEC = 5;
+/** Past our sessions' 1 ms lock-delay (Consul counts it from the invalidation). */
+const LOCK_DELAY_RETRY_MS = 10;
 const DEFAULT_LOOP: BlockingLoopOptions = { waitSec: 30, backoffBaseMs: 250, backoffMaxMs: 30_000, burst: 3, perSec: 1 };
 
 export class ConsulRegistry implements Registry {
@@ -132,6 +134,13 @@ export class ConsulRegistry implements Registry {
     // A recovery under way re-acquires every room in #rooms, this one included.
     if (this.#recovering) return this.#recovering;
     if (this.#session && (await this.#acquire(room))) return;
+    // A key whose holder's session just ended stays un-acquirable for that session's lock-delay
+    // (ours is 1 ms): a restarted node destroys its predecessor's session and may ask for the
+    // same room within that millisecond (seen on a fast run of the restart test). Once more after it.
+    if (this.#session) {
+      await new Promise((r) => setTimeout(r, LOCK_DELAY_RETRY_MS));
+      if (this.#session && (await this.#acquire(room))) return;
+    }
     // Refused: most likely our session was invalidated and the session watch has not said so yet.
     if (!(await this.#sessionAlive())) return this.#recover('presence refused: session gone');
     throw new Error(`presence key ${roomKey(room, node)} is held by another session`);
