@@ -27,10 +27,10 @@ const BACKOFF_MAX_MS = 1_000;
 
 /**
  * Re-dial backoff: 250 ms, doubling, at most 1 s, counted from the start of the failed dial.
- * The cap is what a path that comes back costs: a link cut by a 3 s outage (seen by keepalive
- * after ~2 s) is dialled again at most 1 s after the path returns, plus one connect (a stalled
- * connect is abandoned after 1 s, see RELAY_CONNECT_STALL_MS). At 5 s, the backoff had grown to
- * 2-4 s by then. A dial is cheap (one gRPC stream on a shared channel), and a refused one (room
+ * The cap is what a path that comes back costs: a link cut by an outage (one longer than
+ * keepalive's 8 s, or a peer that restarted) is dialled again at most 1 s after the path returns,
+ * plus one connect (a stalled connect is abandoned after 1 s, see RELAY_CONNECT_STALL_MS). At
+ * 5 s, the backoff had grown to 2-4 s by then. A dial is cheap (one gRPC stream on a shared channel), and a refused one (room
  * not there yet) comes back at most once a second per room and remote node.
  */
 export function redialDelayMs(attempt: number, sinceDialStartMs: number): number {
