@@ -45,6 +45,9 @@ interface Child {
  * A child that dies is deregistered at once and not restarted: the cluster shows what an
  * outage looks like rather than hiding it.
  */
+/** How long children may take to stop on the Ctrl-C that reached them too, before a SIGTERM. */
+const SIGINT_GRACE_MS = 500;
+
 export class LocalCluster implements ClusterAdmin {
   readonly #opts: LocalClusterOptions;
   readonly #log: Logger;
@@ -191,8 +194,8 @@ export class LocalCluster implements ClusterAdmin {
    * SIGTERM to every child, SIGKILL to those still there after 10 s; then closes the front.
    * True when every node it stopped exited with code 0.
    */
-  stop(): Promise<boolean> {
-    return (this.#stopping ??= this.#stop());
+  stop(signal?: NodeJS.Signals): Promise<boolean> {
+    return (this.#stopping ??= this.#stop(signal));
   }
 
   /** Resolves when every child has exited (after stop(), or when all have died). */
@@ -200,8 +203,16 @@ export class LocalCluster implements ClusterAdmin {
     return Promise.all(this.#children.map((c) => c.exited)).then(() => undefined);
   }
 
-  async #stop(): Promise<boolean> {
+  async #stop(signal?: NodeJS.Signals): Promise<boolean> {
     this.#startFailed?.(new Error('local cluster stopped during start-up'));
+    if (signal === 'SIGINT') {
+      // A terminal's Ctrl-C reaches the whole process group: the children stop by themselves in
+      // a few ms. A SIGTERM sent meanwhile can land on a child that already finished, while Node
+      // tears its signal handlers down, and kill it (seen in CI: "killed by SIGTERM" after a
+      // clean stop). Only children still there after the grace (a SIGINT to this process
+      // alone) get the SIGTERM.
+      await Promise.race([this.allExited(), new Promise((r) => setTimeout(r, SIGINT_GRACE_MS))]);
+    }
     const alive = this.#children.filter((c) => isRunning(c.proc));
     if (alive.length > 0) this.#log.info({ nodes: alive.map((c) => c.spec.nodeId) }, 'stopping region nodes');
     for (const c of alive) c.proc.kill('SIGTERM');

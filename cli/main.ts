@@ -206,7 +206,7 @@ async function runLocalCluster(): Promise<number> {
       if (signalled) return;
       signalled = true;
       log.info({ signal }, 'stopping the local cluster');
-      void cluster.stop().then(resolve);
+      void cluster.stop(signal).then(resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
