@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { eventually, joinRoom, sleep, startTestNode } from '../helpers/node.js';
+import { eventually, joinRoom, sleep, startNodePair, type NodePair } from '../helpers/node.js';
 import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
 import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
 import { freePort } from '../helpers/ports.js';
@@ -16,31 +15,27 @@ import { startTcpPath } from '../helpers/tcpPath.js';
 const ROOM = 'outage';
 
 describe('relay: a link whose path drops', () => {
-  const registry = new LocalRegistry();
+  let pair: NodePair;
   let a: RegionNode;
   let b: RegionNode;
   let path: Awaited<ReturnType<typeof startTcpPath>>;
-  const clients: SignalClient[] = [];
-  const stops: (() => void)[] = [];
+  let clients: SignalClient[];
+  let stops: (() => void)[];
 
   before(async () => {
-    a = await startTestNode({ nodeId: 'outage-a' }, { registry });
     const relayPort = await freePort();
     path = await startTcpPath(() => ({ host: '127.0.0.1', port: relayPort }));
     // B's catalog entry sends A through the path.
-    b = await startTestNode({ nodeId: 'outage-b', region: 'us-east', relay: { port: relayPort, publicAddress: `127.0.0.1:${path.port}` } }, { registry });
+    pair = await startNodePair(ROOM, { a: 'outage-a', b: 'outage-b' }, { relay: { port: relayPort, publicAddress: `127.0.0.1:${path.port}` } });
+    ({ a, b, clients, stops } = pair);
   });
 
   after(() => {
-    for (const s of stops) s();
-    for (const c of clients) c.close();
-    a?.close();
-    b?.close();
+    pair?.close();
     path?.close();
-    registry.close();
   });
 
-  const linkTo = (node: RegionNode, remote: RegionNode) => node.rooms().get(ROOM as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId);
+  const linkTo = (node: RegionNode, remote: RegionNode) => pair.linkTo(node, remote);
 
   it('notices the dead path, and re-dials and carries media again once it is back', async (t) => {
     const pub = await joinRoom(a, ROOM, 'Pub');

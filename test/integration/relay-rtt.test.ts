@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { PING_EVERY_MS } from '../../relay/LinkRtt.js';
-import { eventually, joinRoom, startTestNode } from '../helpers/node.js';
+import { eventually, joinRoom, startNodePair, type NodePair } from '../helpers/node.js';
 import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
 import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
 
@@ -14,26 +13,20 @@ import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.j
 const ROOM = 'rtt';
 
 describe('relay link RTT: measured on both ends and carried to relayed consumers', () => {
-  const registry = new LocalRegistry();
+  let pair: NodePair;
   let a: RegionNode;
   let b: RegionNode;
-  const clients: SignalClient[] = [];
-  const stops: (() => void)[] = [];
+  let clients: SignalClient[];
+  let stops: (() => void)[];
 
   before(async () => {
-    a = await startTestNode({ nodeId: 'rtt-a' }, { registry });
-    b = await startTestNode({ nodeId: 'rtt-b', region: 'us-east', latitude: 38.9, longitude: -77.04 }, { registry });
+    pair = await startNodePair(ROOM, { a: 'rtt-a', b: 'rtt-b' });
+    ({ a, b, clients, stops } = pair);
   });
 
-  after(() => {
-    for (const s of stops) s();
-    for (const c of clients) c.close();
-    a?.close();
-    b?.close();
-    registry.close();
-  });
+  after(() => pair?.close());
 
-  const linkTo = (node: RegionNode, remote: RegionNode) => node.rooms().get(ROOM as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId);
+  const linkTo = (node: RegionNode, remote: RegionNode) => pair.linkTo(node, remote);
 
   async function watcher(node: RegionNode, name: string) {
     const w = await joinRoom(node, ROOM, name);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { types } from 'mediasoup';
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { eventually, joinRoom, startTestNode } from '../helpers/node.js';
+import { eventually, joinRoom, startNodePair, type NodePair } from '../helpers/node.js';
 import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
 import { videoRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
 
@@ -13,26 +12,20 @@ import { videoRtpParameters, type SignalClient } from '../helpers/SignalClient.j
 const ROOM = 'wan';
 
 describe('relay over a lossy WAN: the pipe carries NACK/RTX and key-frame requests', () => {
-  const registry = new LocalRegistry();
+  let pair: NodePair;
   let a: RegionNode;
   let b: RegionNode;
-  const clients: SignalClient[] = [];
-  const stops: (() => void)[] = [];
+  let clients: SignalClient[];
+  let stops: (() => void)[];
 
   before(async () => {
-    a = await startTestNode({ nodeId: 'wan-a' }, { registry });
-    b = await startTestNode({ nodeId: 'wan-b', region: 'us-east', latitude: 38.9, longitude: -77.04 }, { registry });
+    pair = await startNodePair(ROOM, { a: 'wan-a', b: 'wan-b' });
+    ({ a, b, clients, stops } = pair);
   });
 
-  after(() => {
-    for (const s of stops) s();
-    for (const c of clients) c.close();
-    a?.close();
-    b?.close();
-    registry.close();
-  });
+  after(() => pair?.close());
 
-  const linkTo = (node: RegionNode, remote: RegionNode) => node.rooms().get(ROOM as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId);
+  const linkTo = (node: RegionNode, remote: RegionNode) => pair.linkTo(node, remote);
 
   it('pipes video with RTX and NACK/PLI feedback, and a far viewer\'s key-frame request reaches the origin producer', async () => {
     const pub = await joinRoom(a, ROOM, 'Pub');
