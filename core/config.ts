@@ -94,6 +94,11 @@ export const ConfigSchema = z.strictObject({
     maxChatBytes: z.number().int().positive(),
     idleTimeoutSec: z.number().int().min(8).max(960),
   }),
+  rooms: z.strictObject({
+    /** Last-N: above this many video publishers in a room, each peer is forwarded video only from
+     *  the N most recent speakers plus its pins and its page (audio always). */
+    lastN: z.number().int().min(1).max(1000),
+  }),
   relay: z.strictObject({
     /** gRPC relay listen address and port (0 = ephemeral). */
     host: z.string().min(1),
@@ -183,6 +188,7 @@ export const DEFAULT_CONFIG: Config = {
     maxChatBytes: 4000,
     idleTimeoutSec: 30,
   },
+  rooms: { lastN: 25 },
   relay: {
     host: '127.0.0.1',
     port: 50051,
@@ -219,6 +225,7 @@ export const ENV_KEYS: Record<string, { path: string; type: 'string' | 'number' 
   OCTOMESH_WORKER_LOG_LEVEL: { path: 'media.workerLogLevel', type: 'string' },
   OCTOMESH_WORKER_BIN: { path: 'media.workerBin', type: 'string' },
   OCTOMESH_PLAIN_TRANSPORTS: { path: 'media.plainTransports', type: 'boolean' },
+  OCTOMESH_ROOMS_LAST_N: { path: 'rooms.lastN', type: 'number' },
   OCTOMESH_RELAY_HOST: { path: 'relay.host', type: 'string' },
   OCTOMESH_RELAY_PORT: { path: 'relay.port', type: 'number' },
   OCTOMESH_RELAY_PUBLIC_ADDRESS: { path: 'relay.publicAddress', type: 'string' },

@@ -43,6 +43,8 @@ export const requestSchemas = {
     kind: z.enum(['audio', 'video']),
     rtpParameters: jsonObject,
     source: z.enum(['mic', 'camera', 'screen']).optional(),
+    /** Height (px) of the top simulcast layer as captured; the server maps tile sizes to layers by it (default 720). */
+    videoHeight: z.number().int().min(16).max(4320).optional(),
   }),
   closeProducer: z.strictObject({ producerId: entityId }),
   pauseProducer: z.strictObject({ producerId: entityId }),
@@ -53,6 +55,24 @@ export const requestSchemas = {
     consumerId: entityId,
     spatialLayer: z.number().int().min(0).max(15),
     temporalLayer: z.number().int().min(0).max(15).optional(),
+  }),
+  /**
+   * Adaptive stream: the size (device pixels) the consumer's video is drawn at. The server picks
+   * the smallest spatial layer that covers it. A tile off screen is paused with pauseConsumer instead.
+   */
+  setConsumerView: z.strictObject({
+    consumerId: entityId,
+    width: z.number().int().min(1).max(7680),
+    height: z.number().int().min(1).max(4320),
+  }),
+  /**
+   * Last-N: whose video this peer wants forwarded whatever the speaker order: the peers it pins
+   * and those on its current page of the grid. A pinned peer that is not in the room is an error;
+   * page entries that left meanwhile are ignored.
+   */
+  setView: z.strictObject({
+    pinned: z.array(entityId).max(9),
+    page: z.array(entityId).max(100),
   }),
   chat: z.strictObject({ text: z.string().min(1) }),
   ping: z.strictObject({}),
@@ -147,6 +167,10 @@ export interface JoinResponse {
   peers: PeerInfo[];
   /** STUN/TURN servers for this peer's transports (turn.* config); TURN credentials minted for this join. */
   iceServers: IceServer[];
+  /** The room's current dominant speaker (on any node), so a late joiner sees it at once. */
+  activeSpeaker: string | null;
+  /** The room's last-N (rooms.lastN): above this many video publishers, video is forwarded by speaker order. */
+  lastN: number;
 }
 
 export interface TransportResponse {
@@ -182,6 +206,19 @@ export interface Notifications {
   producerResumed: { producerId: string; consumerId: string };
   consumerLayersChanged: { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
   activeSpeaker: { peerId: string | null };
+  /**
+   * Last-N: the peers whose video this peer is forwarded (most recent speakers, its pins and its
+   * page); null: everyone's (the room has no more than last-N video publishers). Video of the
+   * others stays paused on the server: show an avatar, not a frozen frame.
+   */
+  forwardedPeers: { peerIds: string[] | null };
+  /**
+   * Dynacast, to a publisher: the highest spatial layer of this producer anyone (on any node)
+   * watches; -1 when nobody does. The client keeps encodings 0..max active and switches the
+   * others off with RTCRtpSender.setParameters. Ignoring it costs only its own uplink: layers
+   * nobody needs are not forwarded anyway.
+   */
+  producerDemand: { producerId: string; maxSpatialLayer: number };
   chat: { peerId: string; displayName: string; text: string; ts: number };
   /** The node lost the media state of this room (a worker died): join again. */
   rejoin: { reason: string };

@@ -215,6 +215,10 @@ export class RegionNode implements SessionHost {
     return this.#draining;
   }
 
+  get lastN(): number {
+    return this.config.rooms.lastN;
+  }
+
   get wsUrl(): string {
     if (this.config.http.publicWsUrl) return this.config.http.publicWsUrl;
     return `${this.#http?.secure ? 'wss' : 'ws'}://${urlHost(this.#advertised.httpHost)}:${this.#port}/ws`;
@@ -334,6 +338,7 @@ export class RegionNode implements SessionHost {
         mediaAddress: this.#advertised.pipeAddress,
         pipeGraceMs: this.config.relay.pipeGraceSec * 1000,
         snapshot: () => ({
+          activeSpeaker: room.activeSpeaker,
           peers: [...room.peers.values()].map((p) => p.info),
           producers: [...room.peers.values()].flatMap((p) =>
             [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),

@@ -58,6 +58,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #maxPeers: number;
   #cascade: Cascade | undefined;
   #closed = false;
+  /** The dominant speaker on any node of the room (null until someone spoke). */
+  #activeSpeaker: string | null = null;
 
   private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, maxPeers: number) {
     super(log);
@@ -71,6 +73,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
       const peerId = (producer.appData as ProducerAppData).peerId;
+      this.#activeSpeaker = peerId;
       this.broadcast('activeSpeaker', { peerId });
       for (const link of this.#openLinks()) link.announceActiveSpeaker(peerId);
     });
@@ -94,6 +97,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
   get peers(): ReadonlyMap<PeerId, Peer> {
     return this.#peers;
+  }
+
+  get activeSpeaker(): string | null {
+    return this.#activeSpeaker;
   }
 
   get workerIndex(): number {
@@ -157,6 +164,16 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
   }
 
+  setConsumerView(peer: Peer, consumerId: string, width: number, height: number): void {
+    void peer, consumerId, width, height;
+    throw new InvalidStateError('setConsumerView: not implemented yet');
+  }
+
+  setView(peer: Peer, pinned: string[], page: string[]): void {
+    void peer, pinned, page;
+    throw new InvalidStateError('setView: not implemented yet');
+  }
+
   /** Every peer of the room, on this node and on the others. */
   allPeers(except?: Peer): PeerInfo[] {
     const out = [...this.#peers.values()].filter((p) => p !== except).map((p) => p.info);
@@ -191,7 +208,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     link.on('remoteProducerAdded', (info) => {
       for (const peer of this.#peers.values()) this.#consumeRemote(peer, link, info.producerId);
     });
-    link.on('remoteActiveSpeaker', (peerId) => this.broadcast('activeSpeaker', { peerId }));
+    link.on('remoteActiveSpeaker', (peerId) => {
+      this.#activeSpeaker = peerId;
+      this.broadcast('activeSpeaker', { peerId });
+    });
     link.on('remoteChat', (chat) => this.broadcast('chat', chat));
     link.on('rtt', (rttMs) => {
       for (const peer of this.#peers.values()) {

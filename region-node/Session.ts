@@ -15,6 +15,8 @@ export interface SessionHost {
   readonly region: RegionName;
   readonly nodeId: string;
   readonly draining: boolean;
+  /** rooms.lastN */
+  readonly lastN: number;
   readonly limits: { messagesPerSecond: number; messageBurst: number; maxProducersPerPeer: number; maxChatBytes: number };
   readonly transportOptions: {
     initialAvailableOutgoingBitrate: number;
@@ -175,6 +177,8 @@ export class Session {
           nodeId: this.#host.nodeId,
           peers: others,
           iceServers: this.#host.iceServers(peer.id),
+          activeSpeaker: room.activeSpeaker,
+          lastN: this.#host.lastN,
         };
         return response;
       } finally {
@@ -325,6 +329,18 @@ export class Session {
           ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
         }),
       );
+      return {};
+    },
+
+    setConsumerView: (data) => {
+      const { room, peer } = this.#joined();
+      room.setConsumerView(peer, data.consumerId, data.width, data.height);
+      return {};
+    },
+
+    setView: (data) => {
+      const { room, peer } = this.#joined();
+      room.setView(peer, data.pinned, data.page);
       return {};
     },
 

@@ -16,7 +16,7 @@ export interface LinkOptions {
   mediaAddress: string;
   pipeGraceMs: number;
   /** This node's side of the room, sent in Hello. */
-  snapshot(): { peers: PeerInfoMsg[]; producers: ProducerInfoMsg[] };
+  snapshot(): { peers: PeerInfoMsg[]; producers: ProducerInfoMsg[]; activeSpeaker: string | null };
   /** A local producer the remote node may ask for (never a pipe producer: no re-relaying). */
   localProducer(producerId: string): types.Producer | undefined;
   log: Logger;
@@ -138,6 +138,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
             srtpKeyBase64: srtp.keyBase64,
             peers: snap.peers,
             producers: snap.producers,
+            activeSpeaker: snap.activeSpeaker ?? '',
           },
         });
         for (const msg of outbox) this.#send(msg);
@@ -408,6 +409,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
           this.#rtt.start();
           for (const p of hello.peers) this.safeEmit('remotePeerJoined', p);
           for (const p of hello.producers) this.safeEmit('remoteProducerAdded', p);
+          if (hello.activeSpeaker) this.safeEmit('remoteActiveSpeaker', hello.activeSpeaker);
           const early = this.#early ?? [];
           this.#early = undefined;
           for (const m of early) this.#onMessage(m);

@@ -18,6 +18,7 @@ export interface HelloMsg {
   srtpKeyBase64: string;
   peers: PeerInfoMsg[];
   producers: ProducerInfoMsg[];
+  activeSpeaker: string;
 }
 
 /** One message on a Link stream: exactly one body field is set, named by `body`. */
@@ -36,7 +37,8 @@ export type LinkMessage =
   | { body?: 'activeSpeaker'; activeSpeaker: { peerId: string } }
   | { body?: 'chat'; chat: { peerId: string; displayName: string; text: string; ts: number } }
   | { body?: 'ping'; ping: { sentMs: number } }
-  | { body?: 'pong'; pong: { sentMs: number } };
+  | { body?: 'pong'; pong: { sentMs: number } }
+  | { body?: 'demand'; demand: { producerId: string; layers: number } };
 
 export type LinkStream = grpc.ClientDuplexStream<LinkMessage, LinkMessage> | grpc.ServerDuplexStream<LinkMessage, LinkMessage>;
 

@@ -133,6 +133,10 @@ export function validData(method: Method, rng: Rng, ctx: FuzzContext): JsonObjec
       return { consumerId: idFrom(rng, ctx.consumers, ctx) };
     case 'setConsumerPreferredLayers':
       return rng.chance(0.5) ? { consumerId: idFrom(rng, ctx.consumers, ctx), spatialLayer: rng.int(3), temporalLayer: rng.int(3) } : { consumerId: idFrom(rng, ctx.consumers, ctx), spatialLayer: rng.int(16) };
+    case 'setConsumerView':
+      return { consumerId: idFrom(rng, ctx.consumers, ctx), width: 1 + rng.int(1920), height: 1 + rng.int(1080) };
+    case 'setView':
+      return { pinned: rng.chance(0.5) ? [idFrom(rng, [], ctx)] : [], page: rng.chance(0.5) ? [idFrom(rng, [], ctx), idFrom(rng, [], ctx)] : [] };
     case 'chat':
       return { text: rng.pick(['hi', 'hello there', '😀', 'x'.repeat(500)]) };
     case 'getRouterRtpCapabilities':
