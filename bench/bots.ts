@@ -137,6 +137,8 @@ export class Publisher {
 interface SsrcState {
   stream: number;
   total: number;
+  /** Bytes received (RTP header included). */
+  bytes: number;
   inWindow: number;
   firstAt: number;
 }
@@ -191,11 +193,12 @@ export class Sink {
     if (!stamp) return;
     let s = this.ssrcs.get(h.ssrc);
     if (!s) {
-      s = { stream: stamp.stream, total: 0, inWindow: 0, firstAt: performance.now() };
+      s = { stream: stamp.stream, total: 0, bytes: 0, inWindow: 0, firstAt: performance.now() };
       this.ssrcs.set(h.ssrc, s);
       this.onFirst?.(h.ssrc, s.firstAt);
     }
     s.total++;
+    s.bytes += msg.length;
     const w = this.#window?.get(stamp.stream);
     if (w && stamp.index >= w.from && stamp.index < w.to) {
       s.inWindow++;

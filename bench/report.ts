@@ -20,6 +20,14 @@ export const OPT_IN_FIGURE_SOURCES: Record<string, [scenario: string, figure: st
   soakObjectsBackToBaseline: ['soak', 'soakObjectsBackToBaseline'],
   soakRssGrowthPct: ['soak', 'soakRssGrowthPct'],
   soakWorkersRssGrowthPct: ['soak', 'soakWorkersRssGrowthPct'],
+  ...Object.fromEntries(
+    ['roomDownlinkKbpsP95', 'roomCrossNodeKbpsPerFarWatcherLayer0', 'farPipeKbpsWithoutDemand', 'dynacastUnusedLayerKbps'].flatMap((f) => [
+      [f, ['room', f]],
+      [`baseline.${f}`, ['room', `baseline.${f}`]],
+    ]),
+  ),
+  roomLayer0Kbps: ['room', 'roomLayer0Kbps'],
+  roomCrossNodeLayer0Ratio: ['room', 'roomCrossNodeLayer0Ratio'],
 };
 
 export interface RunReport {

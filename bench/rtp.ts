@@ -124,3 +124,26 @@ export function isKeyframeRequest(buf: Buffer): boolean {
   }
   return false;
 }
+
+/** Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_SEC = 2_208_988_800;
+
+/**
+ * An RTCP Sender Report (RFC 3550 §6.4.1, no report blocks). mediasoup switches a simulcast
+ * consumer to another layer only once it has an SR of both layers: it maps one layer's RTP
+ * time onto the other's through them.
+ */
+export function senderReport(opts: { ssrc: number; wallMs: number; rtpTimestamp: number; packets: number; octets: number }): Buffer {
+  const out = Buffer.alloc(28);
+  out[0] = 0x80;
+  out[1] = 200;
+  out.writeUInt16BE(6, 2);
+  out.writeUInt32BE(opts.ssrc >>> 0, 4);
+  const sec = Math.floor(opts.wallMs / 1000);
+  out.writeUInt32BE((sec + NTP_UNIX_OFFSET_SEC) >>> 0, 8);
+  out.writeUInt32BE(Math.floor(((opts.wallMs - sec * 1000) / 1000) * 2 ** 32) >>> 0, 12);
+  out.writeUInt32BE(opts.rtpTimestamp >>> 0, 16);
+  out.writeUInt32BE(opts.packets >>> 0, 20);
+  out.writeUInt32BE(opts.octets >>> 0, 24);
+  return out;
+}

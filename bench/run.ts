@@ -2,6 +2,7 @@ import { crossing } from './scenarios/crossing.js';
 import { fanout } from './scenarios/fanout.js';
 import { join } from './scenarios/join.js';
 import { relay } from './scenarios/relay.js';
+import { room } from './scenarios/room.js';
 import { route } from './scenarios/route.js';
 import { soak } from './scenarios/soak.js';
 import type { ScenarioContext, ScenarioResult } from './scenarios/types.js';
@@ -13,10 +14,11 @@ export const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<Scenari
   relay,
   join,
   soak,
+  room,
 };
 
 /** Run only when named (not by `all`, the default, or --quick): they take minutes. */
-export const OPT_IN: ReadonlySet<string> = new Set(['soak']);
+export const OPT_IN: ReadonlySet<string> = new Set(['soak', 'room']);
 
 /** Scenarios named in the brief but not built; reported as null figures with this reason. */
 export const NOT_BUILT: Record<string, string> = {

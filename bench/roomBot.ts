@@ -1,0 +1,242 @@
+import dgram from 'node:dgram';
+import { AUDIO, AUDIO_STREAM, joinAs, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
+import { isKeyframeRequest, RtpPacketizer, senderReport, vp8Payload, writeStamp } from './rtp.js';
+import type { BenchSignal } from './signal.js';
+
+/**
+ * A camera's three simulcast layers as a browser sends them at 30 fps (720p top layer):
+ * nominal bit rates, resolution divisors, and the packets each frame takes (≤ 1,100 B each).
+ */
+export const LAYERS = [150, 500, 1500].map((kbps, i) => {
+  const frameBytes = (kbps * 1000) / 8 / 30;
+  const packets = Math.ceil(frameBytes / 1100);
+  return { kbps, scaleResolutionDownBy: 2 ** (2 - i), packets, bytes: Math.round(frameBytes / packets) };
+});
+export const NOMINAL_FPS = 30;
+export const VIDEO_HEIGHT = 720;
+/** Periodic key frames, in wall-clock seconds (whatever the time scale). */
+const KEYFRAME_EVERY_SEC = 2;
+/** Sender Reports of every layer at once, in wall-clock ms. */
+const SR_EVERY_MS = 1000;
+
+const simulcastParams = (ssrcs: readonly number[]): unknown => ({
+  mid: '1',
+  codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] }],
+  headerExtensions: [],
+  encodings: ssrcs.map((ssrc, i) => ({ ssrc, scaleResolutionDownBy: LAYERS[i]!.scaleResolutionDownBy })),
+  rtcp: { cname: 'bench-room', reducedSize: true },
+});
+const audioParams = (ssrc: number): unknown => ({
+  mid: '0',
+  codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO.pt, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
+  headerExtensions: [],
+  encodings: [{ ssrc }],
+  rtcp: { cname: 'bench-room', reducedSize: true },
+});
+
+export interface RoomBotOptions {
+  /** Stop sending the layers above producerDemand's maxSpatialLayer (dynacast), as the web app does. */
+  honourDemand: boolean;
+  /**
+   * Adaptive: video consumers stay paused until `applyView` (tiles on the page get setConsumerView
+   * and a resume, the others pauseConsumer). Otherwise every consumer is resumed on arrival (today's bots).
+   */
+  adaptive: boolean;
+  /** Slow motion: frames and audio packets come `timeScale` times less often (bytes per frame unchanged). */
+  timeScale: number;
+  /** false: a watcher only (no send transport, no producers). */
+  publish?: boolean;
+  /** false: video only. */
+  audio?: boolean;
+}
+
+export interface RoomConsumer {
+  consumerId: string;
+  producerId: string;
+  peerId: string;
+  kind: 'audio' | 'video';
+  ssrc: number;
+}
+
+/**
+ * One participant of the room scenario on one signaling connection: a plain send transport with
+ * an Opus-like producer and a three-layer VP8-like simulcast producer (distinct SSRC per layer),
+ * and a plain receive transport into the shared sink. Counts the bytes it sends per layer.
+ */
+export class RoomBot {
+  readonly signal: BenchSignal;
+  readonly peerId: string;
+  readonly name: string;
+  readonly consumers = new Map<string, RoomConsumer>();
+  /** Bytes sent per simulcast layer, and audio. */
+  readonly sentBytes = [0, 0, 0];
+  readonly #sentPackets = [0, 0, 0];
+  sentAudioBytes = 0;
+  /** producerDemand notifications received (honoured or not). */
+  demandNotices = 0;
+  /** Errors the server answered to the view requests (setView, setConsumerView, pause/resume). */
+  readonly viewErrors: string[] = [];
+  videoProducerId = '';
+  readonly #o: RoomBotOptions;
+  #sock: dgram.Socket | undefined;
+  #target = { ip: '', port: 0 };
+  #audio: RtpPacketizer | undefined;
+  #layers: RtpPacketizer[] = [];
+  /** Highest layer the sender keeps on (2 until told otherwise; -1 = none). */
+  #maxLayer = 2;
+  #keyframe = [true, true, true];
+  #frame = 0;
+  #index = 0;
+  #timers: NodeJS.Timeout[] = [];
+  /** Set once the page is known (adaptive bots). */
+  #page: Set<string> | undefined;
+  #tile = { width: 256, height: 144 };
+
+  private constructor(signal: BenchSignal, peerId: string, name: string, o: RoomBotOptions) {
+    this.signal = signal;
+    this.peerId = peerId;
+    this.name = name;
+    this.#o = o;
+  }
+
+  static async join(node: NodeAddress, room: string, name: string, sink: Sink, o: RoomBotOptions): Promise<RoomBot> {
+    let early: RoomBot | undefined;
+    const pending: [string, any][] = [];
+    const { signal, peerId } = await joinAs(node, room, name, (s) =>
+      s.onNotification((n, d) => (early ? early.#onNotification(n, d) : pending.push([n, d]))),
+    );
+    const bot = (early = new RoomBot(signal, peerId, name, o));
+    for (const [n, d] of pending) bot.#onNotification(n, d);
+    if (o.publish !== false) await bot.#produce();
+    const recv = await signal.request('createPlainTransport', { direction: 'recv' });
+    await signal.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: sink.nextPort() });
+    return bot;
+  }
+
+  async #produce(): Promise<void> {
+    const { signal } = this;
+    const send = await signal.request('createPlainTransport', { direction: 'send' });
+    this.#target = { ip: send.ip, port: send.port };
+    const base = (Math.random() * 0x7ffffff0) >>> 0;
+    this.#audio = new RtpPacketizer({ ssrc: base, payloadType: AUDIO.pt });
+    this.#layers = LAYERS.map((_, i) => new RtpPacketizer({ ssrc: base + 1 + i, payloadType: 101 }));
+    if (this.#o.audio !== false) await signal.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioParams(base) });
+    const video = await signal.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastParams(this.#layers.map((l) => l.ssrc)), videoHeight: VIDEO_HEIGHT });
+    this.videoProducerId = video.producerId;
+    const sock = (this.#sock = dgram.createSocket('udp4'));
+    sock.on('message', (msg) => {
+      if (isKeyframeRequest(msg)) this.#keyframe = [true, true, true];
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  }
+
+  /** The layers this bot currently sends. */
+  get maxLayer(): number {
+    return this.#o.honourDemand ? this.#maxLayer : 2;
+  }
+
+  #onNotification(name: string, data: any): void {
+    if (name === 'producerDemand') {
+      if (data.producerId !== this.videoProducerId) return;
+      this.demandNotices++;
+      const was = this.#maxLayer;
+      this.#maxLayer = data.maxSpatialLayer as number;
+      // A layer switched back on starts with a key frame, as an encoder's does.
+      for (let i = was + 1; i <= this.#maxLayer; i++) this.#keyframe[i] = true;
+      return;
+    }
+    if (name !== 'newConsumer') return;
+    const c: RoomConsumer = { consumerId: data.consumerId, producerId: data.producerId, peerId: data.peerId, kind: data.kind, ssrc: data.rtpParameters.encodings[0].ssrc };
+    this.consumers.set(c.consumerId, c);
+    if (c.kind === 'audio' || !this.#o.adaptive) this.#request('resumeConsumer', { consumerId: c.consumerId });
+    else if (this.#page) void this.#show(c);
+  }
+
+  #request(method: string, data: unknown): Promise<boolean> {
+    return this.signal.request(method, data).then(
+      () => true,
+      (err: Error) => {
+        if (this.viewErrors.length < 20) this.viewErrors.push(`${method}: ${err.message}`);
+        return false;
+      },
+    );
+  }
+
+  /** Page tile: its view size, then resumed; any other tile: paused (the web app's order). */
+  async #show(c: RoomConsumer): Promise<void> {
+    if (!this.#page!.has(c.peerId)) {
+      await this.#request('pauseConsumer', { consumerId: c.consumerId });
+      return;
+    }
+    await this.#request('setConsumerView', { consumerId: c.consumerId, ...this.#tile });
+    await this.#request('resumeConsumer', { consumerId: c.consumerId });
+  }
+
+  /** What the adaptive client does for a grid page: setView, then each video tile shown or paused. */
+  async applyView(page: readonly string[], tile: { width: number; height: number }): Promise<void> {
+    this.#page = new Set(page);
+    this.#tile = tile;
+    await this.#request('setView', { pinned: [], page: [...page] });
+    await Promise.all([...this.consumers.values()].filter((c) => c.kind === 'video').map((c) => this.#show(c)));
+  }
+
+  start(): void {
+    if (this.#timers.length || !this.#sock) return;
+    const s = this.#o.timeScale;
+    if (this.#o.audio !== false) this.#timers.push(setInterval(() => this.#sendAudio(), (1000 / AUDIO.pps) * s));
+    this.#timers.push(setInterval(() => this.#sendReports(), SR_EVERY_MS));
+    this.#timers.push(setInterval(() => this.#sendFrame(), (1000 / NOMINAL_FPS) * s));
+  }
+
+  stop(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  close(): void {
+    this.stop();
+    this.#sock?.close();
+    this.signal.close();
+  }
+
+  #send(buf: Buffer): void {
+    this.#sock!.send(buf, this.#target.port, this.#target.ip);
+  }
+
+  /** One SR per layer with the same wall clock, so the layers' RTP clocks line up (even those switched off). */
+  #sendReports(): void {
+    const wallMs = Date.now();
+    this.#layers.forEach((rtp, l) => this.#send(senderReport({ ssrc: rtp.ssrc, wallMs, rtpTimestamp: rtp.timestamp, packets: this.#sentPackets[l]!, octets: this.sentBytes[l]! })));
+  }
+
+  #sendAudio(): void {
+    const payload = Buffer.alloc(AUDIO.bytes, 0x55);
+    writeStamp(payload, AUDIO_STREAM, this.#index++, process.hrtime.bigint());
+    const pkt = this.#audio!.packet(payload, false);
+    this.#send(pkt);
+    this.sentAudioBytes += pkt.length;
+    this.#audio!.advance(960);
+  }
+
+  #sendFrame(): void {
+    const every = Math.max(1, Math.round((KEYFRAME_EVERY_SEC * NOMINAL_FPS) / this.#o.timeScale));
+    const periodic = this.#frame % every === 0;
+    for (let l = 0; l <= this.maxLayer; l++) {
+      const layer = LAYERS[l]!;
+      const keyframe = periodic || this.#keyframe[l]!;
+      this.#keyframe[l] = false;
+      const rtp = this.#layers[l]!;
+      for (let i = 0; i < layer.packets; i++) {
+        const payload = vp8Payload({ pictureId: this.#frame, keyframe, first: i === 0, size: layer.bytes });
+        writeStamp(payload, VIDEO_STREAM, this.#index++, process.hrtime.bigint());
+        const pkt = rtp.packet(payload, i === layer.packets - 1);
+        this.#send(pkt);
+        this.sentBytes[l]! += pkt.length;
+        this.#sentPackets[l]!++;
+      }
+    }
+    // Every layer's clock runs whether it sends or not: a layer switched back on carries on in time.
+    for (const rtp of this.#layers) rtp.advance(90000 / NOMINAL_FPS);
+    this.#frame++;
+  }
+}
