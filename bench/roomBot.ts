@@ -37,11 +37,6 @@ const audioParams = (ssrc: number): unknown => ({
 export interface RoomBotOptions {
   /** Stop sending the layers above producerDemand's maxSpatialLayer (dynacast), as the web app does. */
   honourDemand: boolean;
-  /**
-   * Adaptive: video consumers stay paused until `applyView` (tiles on the page get setConsumerView
-   * and a resume, the others pauseConsumer). Otherwise every consumer is resumed on arrival (today's bots).
-   */
-  adaptive: boolean;
   /** Slow motion: frames and audio packets come `timeScale` times less often (bytes per frame unchanged). */
   timeScale: number;
   /** false: a watcher only (no send transport, no producers). */
@@ -62,6 +57,8 @@ export interface RoomConsumer {
  * One participant of the room scenario on one signaling connection: a plain send transport with
  * an Opus-like producer and a three-layer VP8-like simulcast producer (distinct SSRC per layer),
  * and a plain receive transport into the shared sink. Counts the bytes it sends per layer.
+ * Audio consumers are resumed as they come; video consumers wait for resumeAll() (today's
+ * client) or applyView() (the adaptive one), called once the publishers' Sender Reports are in.
  */
 export class RoomBot {
   readonly signal: BenchSignal;
@@ -88,6 +85,8 @@ export class RoomBot {
   #frame = 0;
   #index = 0;
   #timers: NodeJS.Timeout[] = [];
+  /** Set by resumeAll: every video consumer resumed as it comes. */
+  #resumeAll = false;
   /** Set once the page is known (adaptive bots). */
   #page: Set<string> | undefined;
   #tile = { width: 256, height: 144 };
@@ -148,7 +147,7 @@ export class RoomBot {
     if (name !== 'newConsumer') return;
     const c: RoomConsumer = { consumerId: data.consumerId, producerId: data.producerId, peerId: data.peerId, kind: data.kind, ssrc: data.rtpParameters.encodings[0].ssrc };
     this.consumers.set(c.consumerId, c);
-    if (c.kind === 'audio' || !this.#o.adaptive) this.#request('resumeConsumer', { consumerId: c.consumerId });
+    if (c.kind === 'audio' || this.#resumeAll) void this.#request('resumeConsumer', { consumerId: c.consumerId });
     else if (this.#page) void this.#show(c);
   }
 
@@ -170,6 +169,12 @@ export class RoomBot {
     }
     await this.#request('setConsumerView', { consumerId: c.consumerId, ...this.#tile });
     await this.#request('resumeConsumer', { consumerId: c.consumerId });
+  }
+
+  /** Today's client: every video consumer resumed, whatever is on screen. */
+  async resumeAll(): Promise<void> {
+    this.#resumeAll = true;
+    await Promise.all([...this.consumers.values()].filter((c) => c.kind === 'video').map((c) => this.#request('resumeConsumer', { consumerId: c.consumerId })));
   }
 
   /** What the adaptive client does for a grid page: setView, then each video tile shown or paused. */

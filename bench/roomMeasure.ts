@@ -59,7 +59,7 @@ export async function farWatcher(opts: {
   const { a, b, room, sink, timeScale, windowMs, settleMs } = opts;
   const bots: RoomBot[] = [];
   const notes: string[] = [];
-  const o: RoomBotOptions = { honourDemand: false, adaptive: false, timeScale };
+  const o: RoomBotOptions = { honourDemand: false, timeScale };
   try {
     // Video only: the link's counters then count this publisher's video and nothing else.
     const pub = await RoomBot.join(a, room, 'far-pub', sink, { ...o, audio: false });
@@ -67,6 +67,8 @@ export async function farWatcher(opts: {
     pub.start();
     const watcher = await RoomBot.join(b, room, 'far-watcher', sink, { ...o, publish: false });
     bots.push(watcher);
+    await eventually(() => watcher.consumers.size > 0, 'the far watcher has its consumer', 20_000);
+    await watcher.resumeAll();
     const video = (): { consumerId: string; ssrc: number } | undefined => [...watcher.consumers.values()].find((c) => c.kind === 'video');
     await eventually(() => (sink.ssrcs.get(video()?.ssrc ?? -1)?.bytes ?? 0) > 0, 'video reaches the far watcher', 20_000);
     const consumerId = video()!.consumerId;

@@ -59,15 +59,19 @@ async function runPhase(phase: Phase, c: Config, log: (l: string) => void): Prom
     // Participant i on node i % 3: 17/17/16 for 50. Batches of 10, as people do not all click at once.
     for (let i = 0; i < c.participants; i += 10) {
       const batch = Array.from({ length: Math.min(10, c.participants - i) }, (_, k) => i + k);
-      bots.push(...(await Promise.all(batch.map((n) => RoomBot.join(nodes[n % 3]!, ROOM, `p${n}`, s, { honourDemand: demand && !isIgnorer(n), adaptive: demand, timeScale: c.timeScale })))));
+      bots.push(...(await Promise.all(batch.map((n) => RoomBot.join(nodes[n % 3]!, ROOM, `p${n}`, s, { honourDemand: demand && !isIgnorer(n), timeScale: c.timeScale })))));
     }
     const want = (c.participants - 1) * 2;
     await eventually(() => bots.every((b) => b.consumers.size === want), `every participant has ${want} consumers`, 60_000);
     log(`room ${phase}: ${c.participants} joined over 3 nodes, ${want} consumers each, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const ids = bots.map((b) => b.peerId);
+    for (const b of bots) b.start();
+    // mediasoup moves a simulcast consumer to another layer only once it has a Sender Report of
+    // both (sent every second): consumers resumed before that stay on their first layer.
+    await sleep(1500);
     // Bot i's page: the `page` participants after it, so every publisher is on someone's page.
     if (demand) await Promise.all(bots.map((b, i) => b.applyView(Array.from({ length: c.page }, (_, k) => ids[(i + 1 + k) % ids.length]!), TILE)));
-    for (const b of bots) b.start();
+    else await Promise.all(bots.map((b) => b.resumeAll()));
     const videoSsrcs = (b: RoomBot): number[] => [...b.consumers.values()].filter((x) => x.kind === 'video').map((x) => x.ssrc);
     await eventually(() => bots.every((b) => videoSsrcs(b).some((ssrc) => (s.ssrcs.get(ssrc)?.bytes ?? 0) > 0)), 'video reaches every participant', 30_000);
     await sleep(c.settleMs);
@@ -158,7 +162,7 @@ export async function room(ctx: ScenarioContext): Promise<ScenarioResult> {
   // real; kbit/s are reported at nominal speed (measured x timeScale).
   const c: Config = ctx.tiny
     ? { participants: 6, page: 3, lastN: 3, ignoreEvery: 3, timeScale: 10, windowMs: 2000, settleMs: 1500 }
-    : { participants: 50, page: 25, lastN: 25, ignoreEvery: 10, timeScale: 10, windowMs: ctx.quick ? 5000 : 15_000, settleMs: ctx.quick ? 2500 : 4000 };
+    : { participants: 50, page: 25, lastN: 25, ignoreEvery: 10, timeScale: 10, windowMs: ctx.quick ? 5000 : 15_000, settleMs: ctx.quick ? 5000 : 6000 };
   const phases: Partial<Record<Phase, PhaseResult>> = {};
   for (const phase of ['baseline', 'demand'] as const) phases[phase] = await runPhase(phase, c, ctx.log);
   const base = phases.baseline!;

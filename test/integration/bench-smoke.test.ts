@@ -4,6 +4,7 @@ import { crossing } from '../../bench/scenarios/crossing.js';
 import { fanout } from '../../bench/scenarios/fanout.js';
 import { join } from '../../bench/scenarios/join.js';
 import { relay } from '../../bench/scenarios/relay.js';
+import { room } from '../../bench/scenarios/room.js';
 import { route } from '../../bench/scenarios/route.js';
 import type { ScenarioContext } from '../../bench/scenarios/types.js';
 
@@ -56,5 +57,17 @@ describe('bench scenarios (tiny)', () => {
     assert.equal(r.steps.length, 3);
     assert.equal(r.steps[2]!.remote, 1);
     assert.ok(r.steps[2]!.clients! > 0, 'some clients received relayed (remote) media');
+  });
+
+  it('room measures downlink, crossing and uplink by layer in a baseline and a demand phase', async () => {
+    const r = await room(ctx);
+    assert.equal(r.steps.length, 2);
+    for (const f of ['roomDownlinkKbpsP95', 'roomCrossNodeKbpsPerFarWatcherLayer0', 'roomLayer0Kbps', 'farPipeKbpsWithoutDemand', 'dynacastUnusedLayerKbps'])
+      for (const key of [f, `baseline.${f}`]) assert.ok(isNum(r.figures[key]) && r.figures[key]! >= 0, `${key} is a number >= 0`);
+    for (const s of r.steps) {
+      assert.ok(s.downlinkP50Kbps! > 0, 'video reached the subscribers');
+      assert.ok(s.crossTotalKbps! > 0, 'media crossed between the nodes');
+      for (const k of ['uplinkL0Kbps', 'workersCpuPct']) assert.ok(isNum(s[k]), `${k} is a number`);
+    }
   });
 });
