@@ -67,6 +67,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       if (set.size === 0 && this.#byProducer.get(w.producerId) === set) this.#byProducer.delete(w.producerId);
       this.safeEmit('changed', w.producerId);
     });
+    this.safeEmit('changed', w.producerId);
     return watch;
   }
 
