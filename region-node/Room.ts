@@ -5,10 +5,8 @@ import type { PeerId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { NotificationName, Notifications } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
-import { ConsumerDemand } from './ConsumerDemand.js';
-import { highestLayer, layerHeights } from './demandPolicy.js';
-import { Dynacast } from './Dynacast.js';
-import { LastN } from './LastN.js';
+import { layerHeights } from './demandPolicy.js';
+import { RoomDemand } from './RoomDemand.js';
 import type { Peer } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 import type { Cascade } from '../relay/Cascade.js';
@@ -68,12 +66,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #peers = new Map<PeerId, Peer>();
   readonly #log: Logger;
   readonly #maxPeers: number;
-  readonly #demand: ConsumerDemand;
-  readonly #lastN: LastN;
-  readonly #dynacast: Dynacast;
-  /** Producers of this room on this node: local ones (with their owner), and pipe producers (with their link). */
-  readonly #local = new Map<string, { producer: types.Producer; owner: Peer }>();
-  readonly #piped = new Map<string, { producer: types.Producer; link: Link }>();
+  /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
+  readonly #demand: RoomDemand;
   #cascade: Cascade | undefined;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
@@ -87,12 +81,15 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.#speakers = speakers;
     this.#log = log;
     this.#maxPeers = o.maxPeers;
-    this.#lastN = new LastN(o.lastN);
-    this.#demand = new ConsumerDemand(log);
-    this.#demand.on('changed', (producerId) => this.#onDemandChanged(producerId));
-    this.#dynacast = new Dynacast((producerId, maxSpatialLayer) => {
-      this.#local.get(producerId)?.owner.notify('producerDemand', { producerId, maxSpatialLayer });
-    });
+    this.#demand = new RoomDemand(
+      {
+        localPeerIds: () => this.#peers.keys(),
+        notify: (peerId, name, data) => this.#peers.get(peerId as PeerId)?.notify(name, data),
+        openLinks: () => this.#openLinks(),
+      },
+      o.lastN,
+      log,
+    );
     slot.routers++;
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
@@ -140,7 +137,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const other of this.#peers.values()) other.notify('peerJoined', peer.info);
     for (const link of this.#openLinks()) link.announcePeerJoined(peer.info);
     this.#peers.set(peer.id, peer);
-    this.#lastN.joined(peer.id);
+    this.#demand.peerJoined(peer.id);
     this.#log.info({ peer: peer.id, peers: this.#peers.size }, 'peer joined');
   }
 
@@ -151,8 +148,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     peer.close();
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
     for (const link of this.#openLinks()) link.announcePeerLeft(peer.id);
-    this.#lastN.left(peer.id);
-    this.#refreshForwarding();
+    this.#demand.peerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
     this.closeIfEmpty();
   }
@@ -175,19 +171,12 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     }
     const app = producer.appData as ProducerAppData;
     const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String(app.source), paused: producer.paused, layerHeights: app.layerHeights ?? [] };
-    this.#local.set(producer.id, { producer, owner });
-    if (producer.kind === 'video') this.#dynacast.add(producer.id, producer.rtpParameters.encodings?.length ?? 1);
-    producer.observer.once('close', () => {
-      this.#local.delete(producer.id);
-      this.#dynacast.remove(producer.id);
-      if (producer.kind === 'video') this.#refreshForwarding();
-    });
+    this.#demand.addLocalProducer(producer, owner.id, info.source);
     for (const link of this.#openLinks()) link.announceProducer(info);
     producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
     producer.observer.on('resume', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
     producer.observer.once('close', () => this.#openLinks().forEach((l) => l.announceProducerClosed(producer.id)));
     for (const peer of this.#peers.values()) if (peer !== owner) this.#consume(peer, producer);
-    if (producer.kind === 'video') this.#refreshForwarding();
   }
 
   /** `peer` now has a receive transport: it starts consuming everything already produced. */
@@ -203,16 +192,19 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
   /** pauseConsumer / resumeConsumer: the client's own demand (a tile off screen, a hidden tab). */
   setConsumerPaused(peer: Peer, consumerId: string, paused: boolean): Promise<void> {
-    return this.#demand.setClientPaused(this.#demand.get(peer.id, consumerId), paused);
+    const d = this.#demand.consumers;
+    return d.setClientPaused(d.get(peer.id, consumerId), paused);
   }
 
   setConsumerLayer(peer: Peer, consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
-    return this.#demand.setLayer(this.#demand.get(peer.id, consumerId), spatialLayer, temporalLayer);
+    const d = this.#demand.consumers;
+    return d.setLayer(d.get(peer.id, consumerId), spatialLayer, temporalLayer);
   }
 
   /** Adaptive stream: the size (device pixels) the consumer's video is drawn at. */
   setConsumerView(peer: Peer, consumerId: string, width: number, height: number): Promise<void> {
-    return this.#demand.setView(this.#demand.get(peer.id, consumerId), width, height);
+    const d = this.#demand.consumers;
+    return d.setView(d.get(peer.id, consumerId), width, height);
   }
 
   /** Last-N: the peer's pins (each must be in the room, on any node) and its page. */
@@ -220,8 +212,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     const present = new Set(this.allPeers().map((p) => p.peerId));
     const unknown = pinned.find((p) => !present.has(p));
     if (unknown !== undefined) throw new NotFoundError(`pinned: no peer ${unknown.slice(0, 64)} in the room`);
-    this.#lastN.setView(peer.id, [...new Set(pinned)], [...new Set(page)]);
-    this.#refreshForwarding();
+    this.#demand.setView(peer.id, pinned, page);
   }
 
   /** Every peer of the room, on this node and on the others. */
@@ -255,72 +246,25 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   #spoke(peerId: string): void {
     this.#activeSpeaker = peerId;
     this.broadcast('activeSpeaker', { peerId });
-    this.#lastN.spoke(peerId);
-    this.#refreshForwarding();
-  }
-
-  /**
-   * Last-N: recomputes whose video each local peer is forwarded; a peer whose set changed is told
-   * (forwardedPeers) and its video consumers of the others are paused on the server. Audio and
-   * screen shares are always forwarded.
-   */
-  #refreshForwarding(): void {
-    if (this.#closed) return;
-    const cameras = new Set<string>();
-    for (const { owner, producer } of this.#local.values()) if (producer.kind === 'video' && (producer.appData as ProducerAppData).source !== 'screen') cameras.add(owner.id);
-    for (const link of this.#openLinks()) for (const p of link.remoteProducers()) if (p.kind === 'video' && p.source !== 'screen') cameras.add(p.peerId);
-    const changed = this.#lastN.recompute(this.#peers.keys(), (id) => cameras.has(id));
-    for (const [peerId, set] of changed) {
-      this.#peers.get(peerId as PeerId)?.notify('forwardedPeers', { peerIds: set ? [...set] : null });
-      for (const w of this.#demand.watchesOf(peerId)) this.#demand.setForwarded(w, this.#forwardedNow(w.watcher, w.publisher, w.consumer.kind, w.source));
-    }
-  }
-
-  #forwardedNow(watcher: string, publisher: string, kind: string, source: string): boolean {
-    return kind !== 'video' || source === 'screen' || this.#lastN.isForwarded(watcher, publisher);
-  }
-
-  /**
-   * What this node's watchers of a stream need changed: a stream piped from another node asks
-   * its origin for just that (nothing at all when nobody here watches); a local one updates
-   * what its publisher is told to send.
-   */
-  #onDemandChanged(producerId: string): void {
-    if (this.#closed) return;
-    const piped = this.#piped.get(producerId);
-    if (piped) {
-      if (!piped.link.closed) piped.link.setDemand(producerId, this.#demand.mask(producerId, piped.producer.rtpParameters.encodings?.length ?? 1));
-      return;
-    }
-    const local = this.#local.get(producerId);
-    if (!local || local.producer.kind !== 'video') return;
-    const layers = local.producer.rtpParameters.encodings?.length ?? 1;
-    let mask = this.#demand.mask(producerId, layers);
-    for (const link of this.#openLinks()) {
-      const remote = link.remoteDemand(producerId);
-      // A pipe whose far node has not said what it needs yet gets everything, as before demand existed.
-      if (remote !== undefined) mask |= remote;
-      else if (link.outgoingPipes().includes(producerId)) mask |= (1 << layers) - 1;
-    }
-    this.#dynacast.update(producerId, highestLayer(mask));
+    this.#demand.spoke(peerId);
   }
 
   #wireLink(link: Link): void {
     link.on('remotePeerJoined', (info) => {
-      this.#lastN.joined(info.peerId);
+      this.#demand.peerJoined(info.peerId);
       this.broadcast('peerJoined', info);
     });
     link.on('remotePeerLeft', (peerId) => {
-      this.#lastN.left(peerId);
-      this.#refreshForwarding();
+      this.#demand.peerLeft(peerId);
       this.broadcast('peerLeft', { peerId });
     });
     link.on('remoteProducerAdded', (info) => {
       for (const peer of this.#peers.values()) this.#consumeRemote(peer, link, info.producerId);
-      if (info.kind === 'video') this.#refreshForwarding();
+      if (info.kind === 'video') this.#demand.refresh();
     });
-    link.on('remoteProducerClosed', () => this.#refreshForwarding());
-    link.on('remoteDemand', (producerId) => this.#onDemandChanged(producerId));
+    link.on('remoteProducerClosed', () => this.#demand.refresh());
+    link.on('remoteDemand', (producerId) => this.#demand.remoteDemandChanged(producerId));
+    link.once('@close', () => this.#demand.remoteDemandChanged());
     link.on('remoteActiveSpeaker', (peerId) => this.#spoke(peerId));
     link.on('remoteChat', (chat) => this.broadcast('chat', chat));
     link.on('rtt', (rttMs) => {
@@ -350,12 +294,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           link.release(producerId);
           return;
         }
-        if (this.#piped.get(producerId)?.producer !== pipeProducer) {
-          this.#piped.set(producerId, { producer: pipeProducer, link });
-          pipeProducer.observer.once('close', () => {
-            if (this.#piped.get(producerId)?.producer === pipeProducer) this.#piped.delete(producerId);
-          });
-        }
+        this.#demand.addPipeProducer(pipeProducer, link);
         this.#consume(peer, pipeProducer, () => link.release(producerId), link);
       },
       (err: Error) => {
@@ -403,7 +342,6 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           publisher: owner.peerId,
           source,
           heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: producer.rtpParameters.encodings?.length ?? 1 }, () => ({}))),
-          forwarded: this.#forwardedNow(peer.id, owner.peerId, consumer.kind, source),
         });
         consumer.observer.once('close', gone);
         const forget = (): void => {
@@ -473,7 +411,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       peer.close();
     }
     this.#peers.clear();
-    this.#dynacast.close();
+    this.#demand.close();
     this.#cascade?.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();
