@@ -233,3 +233,38 @@ describe('pipe demand across two real nodes', () => {
     assert.equal(localPipe.outgoingPipes().includes(producerId), true, 'the pipe itself stays (within the grace nobody re-negotiates)');
   });
 });
+
+describe('the active speaker reaches late joiners on every node', () => {
+  let pair: NodePair;
+  const ROOM = 'speaker';
+
+  before(async () => {
+    pair = await startNodePair(ROOM, { a: 'sp-a', b: 'sp-b' });
+  });
+  after(() => pair?.close());
+
+  it('is in the join answer on the speaker\'s node and, through the relay Hello, on a node that joins the room later', async () => {
+    const { a, b, clients, stops } = pair;
+    const speaker = await joinRoom(a, ROOM, 'Speaker');
+    clients.push(speaker.client);
+    const send = await speaker.client.request('createPlainTransport', { direction: 'send' });
+    const rtpParameters = audioRtpParameters(6161) as { headerExtensions: unknown[] };
+    rtpParameters.headerExtensions = [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }];
+    await speaker.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters });
+    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 6161, payloadType: 100, intervalMs: 20, size: 60, audioLevelExtId: 1 });
+    stops.push(rtp.stop);
+    await eventually(() => a.rooms().get(ROOM as never)?.activeSpeaker === speaker.join.peerId, 'A names the speaker', 10_000);
+
+    const lateA = await joinRoom(a, ROOM, 'LateA');
+    clients.push(lateA.client);
+    assert.equal(lateA.join.activeSpeaker, speaker.join.peerId, 'a late joiner on the same node is told at once');
+
+    // B hosts the room only now: its link's Hello from A carries the speaker.
+    const lateB = await joinRoom(b, ROOM, 'LateB');
+    clients.push(lateB.client);
+    await lateB.client.waitFor('activeSpeaker', (d) => d.peerId === speaker.join.peerId, 10_000);
+    const lateB2 = await joinRoom(b, ROOM, 'LateB2');
+    clients.push(lateB2.client);
+    assert.equal(lateB2.join.activeSpeaker, speaker.join.peerId, 'B knows the speaker for its own late joiners');
+  });
+});
