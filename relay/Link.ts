@@ -481,7 +481,13 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     if (this.#remoteDemand.get(producerId) === mask) return;
     this.#remoteDemand.set(producerId, mask);
     // Nobody watches there: the pipe stops (a paused consumer sends nothing); it resumes with a key frame.
-    (mask === 0 ? consumer.pause() : consumer.resume()).catch(() => undefined);
+    // The far watcher's own key-frame request may have crossed before this Demand resumed the
+    // pipe (and found it paused): ask the publisher for one once the pipe flows again.
+    const resume = async (): Promise<void> => {
+      await consumer.resume();
+      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    };
+    (mask === 0 ? consumer.pause() : resume()).catch(() => undefined);
     this.safeEmit('remoteDemand', producerId, mask);
   }
 
