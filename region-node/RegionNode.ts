@@ -16,7 +16,7 @@ import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { registerNodeMetrics } from './NodeMetrics.js';
 import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
-import { StaticFiles } from './StaticFiles.js';
+import { StaticFiles } from '../core/StaticFiles.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
 import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
