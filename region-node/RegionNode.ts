@@ -215,6 +215,11 @@ export class RegionNode implements SessionHost {
     return this.#draining;
   }
 
+  /** Relay link calls this node refused, by gRPC status name (counts only grow). */
+  relayRefusals(): Readonly<Record<string, number>> {
+    return this.#relay?.refusals() ?? {};
+  }
+
   get lastN(): number {
     return this.config.rooms.lastN;
   }
