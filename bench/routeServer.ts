@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { startClusterHttp, type ClusterView } from '../cli/clusterHttp.js';
+import { startClusterHttp } from '../geo-router/RouterHttp.js';
+import type { ClusterView } from '../geo-router/ClusterView.js';
 import { CLUSTER_NODES, DEFAULT_REGION } from '../cli/clusterSpec.js';
 import { createLogger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';

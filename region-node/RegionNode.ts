@@ -16,7 +16,7 @@ import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { registerNodeMetrics } from './NodeMetrics.js';
 import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
-import { StaticFiles } from './StaticFiles.js';
+import { StaticFiles } from '../core/StaticFiles.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
 import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
@@ -215,6 +215,11 @@ export class RegionNode implements SessionHost {
     return this.#draining;
   }
 
+  /** Relay link calls this node refused, by gRPC status name (counts only grow). */
+  relayRefusals(): Readonly<Record<string, number>> {
+    return this.#relay?.refusals() ?? {};
+  }
+
   get lastN(): number {
     return this.config.rooms.lastN;
   }
@@ -282,7 +287,7 @@ export class RegionNode implements SessionHost {
     const id = asRoomId(parsed.data);
     const pending = this.#rooms.get(id);
     if (pending) return pending;
-    const created = Room.create(id, this.#pool, this.#log, this.config.limits.maxPeersPerRoom).then(
+    const created = Room.create(id, this.#pool, this.#log, { maxPeers: this.config.limits.maxPeersPerRoom, lastN: this.config.rooms.lastN }).then(
       async (room) => {
         this.#openRooms.set(id, room);
         this.#watchTransfer(room);
@@ -341,7 +346,7 @@ export class RegionNode implements SessionHost {
           activeSpeaker: room.activeSpeaker,
           peers: [...room.peers.values()].map((p) => p.info),
           producers: [...room.peers.values()].flatMap((p) =>
-            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
+            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused, layerHeights: (pr.appData.layerHeights as number[] | undefined) ?? [] })),
           ),
         }),
         localProducer: (producerId) => {

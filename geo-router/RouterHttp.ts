@@ -1,29 +1,18 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { HttpListener, routeTable } from '../core/HttpListener.js';
 import type { HttpTlsFiles } from '../core/tlsFiles.js';
-import type { NodeId, RegionName, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { NodeRecord } from '../core/registry/Registry.js';
-import type { RouteQuery } from '../geo-router/RouteApi.js';
-import { StaticFiles } from '../region-node/StaticFiles.js';
-import { TrustedProxies } from '../geo-router/ClientAddress.js';
-import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routing.js';
-import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './clusterAdmin.js';
+import type { RouteQuery } from './RouteApi.js';
+import type { ClusterView } from './ClusterView.js';
+import { StaticFiles } from '../core/StaticFiles.js';
+import { TrustedProxies } from './ClientAddress.js';
+import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routingSettings.js';
+import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './AdminRoutes.js';
 
 // The local cluster's front door on :8080: the web app, routing to a region node (the
-// geo-router's modules, cli/routing.ts), and the cluster's health.
+// geo-router's modules, routingSettings.ts), and the cluster's health.
 
 /** What the HTTP side reads from the cluster. */
-export interface ClusterView {
-  /** Registered nodes, as last reported by the registry's watch. */
-  nodes(): readonly NodeRecord[];
-  /** Every child has registered. */
-  ready(): boolean;
-  /** The cluster's regions, listed even while none of their nodes is up. */
-  regions: readonly { name: RegionName; latitude: number; longitude: number }[];
-  defaultRegion: RegionName;
-  roomNodes(room: RoomId): Promise<NodeId[]>;
-}
 
 export interface ClusterHttp {
   readonly port: number;
