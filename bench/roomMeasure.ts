@@ -20,6 +20,22 @@ export async function linkBytesOut(nodes: readonly RegionNode[], room: string): 
   return out;
 }
 
+/**
+ * The spatial layer every video consumer of the room's participants is on, as mediasoup reports
+ * it (index 3: paused or no layer): what the downlink is made of.
+ */
+export function consumerLayers(nodes: readonly RegionNode[], room: string): number[] {
+  const counts = [0, 0, 0, 0];
+  for (const n of nodes)
+    for (const peer of n.rooms().get(room as never)?.peers.values() ?? [])
+      for (const c of peer.consumers.values()) {
+        if (c.kind !== 'video') continue;
+        const l = c.paused || c.producerPaused ? undefined : c.currentLayers?.spatialLayer;
+        counts[l === undefined || l < 0 || l > 2 ? 3 : l]!++;
+      }
+  return counts;
+}
+
 /** Pair-wise difference of two counter maps (missing = 0). */
 export function delta(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
   return new Map([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));

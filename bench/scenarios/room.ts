@@ -3,7 +3,7 @@ import type { RegionNode } from '../../region-node/RegionNode.js';
 import { Sink } from '../bots.js';
 import { cpuWindow, eventually, sleep, startBenchNode } from '../harness.js';
 import { LAYERS, RoomBot } from '../roomBot.js';
-import { delta, farWatcher, linkBytesOut, nominalKbps, type FarWatcherResult } from '../roomMeasure.js';
+import { consumerLayers, delta, farWatcher, linkBytesOut, nominalKbps, type FarWatcherResult } from '../roomMeasure.js';
 import { mean, median, percentile, round } from '../stats.js';
 import type { ScenarioContext, ScenarioResult } from './types.js';
 
@@ -39,6 +39,8 @@ export interface PhaseResult {
   benchProcessCpuPct: number;
   viewErrors: string[];
   demandNotices: number;
+  /** Video consumers on layer 0, 1, 2, and paused or without a layer, at the window's end. */
+  consumerLayers: number[];
   far: FarWatcherResult;
 }
 
@@ -114,10 +116,11 @@ async function runPhase(phase: Phase, c: Config, log: (l: string) => void): Prom
       benchProcessCpuPct: (cpu.processMs / ms) * 100,
       viewErrors: [...new Set(bots.flatMap((b) => b.viewErrors))].slice(0, 10),
       demandNotices: sum(bots.map((b) => b.demandNotices)),
+      consumerLayers: consumerLayers(nodes, ROOM),
       far: undefined as never,
     };
     log(
-      `room ${phase}: downlink video p50 ${median(downlinkKbps).toFixed(0)} p95 ${percentile(downlinkKbps, 95).toFixed(0)} kbit/s; crossing ${JSON.stringify(result.crossKbps)}; uplink by layer ${result.uplinkKbpsByLayer.map((v) => v.toFixed(0)).join('/')} kbit/s; workers ${result.workersCpuPct.toFixed(0)} % bench ${result.benchProcessCpuPct.toFixed(0)} % CPU`,
+      `room ${phase}: downlink video p50 ${median(downlinkKbps).toFixed(0)} p95 ${percentile(downlinkKbps, 95).toFixed(0)} kbit/s; crossing ${JSON.stringify(result.crossKbps)}; uplink by layer ${result.uplinkKbpsByLayer.map((v) => v.toFixed(0)).join('/')} kbit/s; video consumers on layer 0/1/2/none ${result.consumerLayers.join('/')}; workers ${result.workersCpuPct.toFixed(0)} % bench ${result.benchProcessCpuPct.toFixed(0)} % CPU`,
     );
     for (const b of bots) b.close();
     bots.length = 0;
@@ -181,6 +184,10 @@ export async function room(ctx: ScenarioContext): Promise<ScenarioResult> {
     uplinkL0Kbps: round(r.uplinkKbpsByLayer[0], 0),
     uplinkL1Kbps: round(r.uplinkKbpsByLayer[1], 0),
     uplinkL2Kbps: round(r.uplinkKbpsByLayer[2], 0),
+    consumersL0: r.consumerLayers[0]!,
+    consumersL1: r.consumerLayers[1]!,
+    consumersL2: r.consumerLayers[2]!,
+    consumersOff: r.consumerLayers[3]!,
     farLayer0CrossKbps: r.far.crossKbpsLayer0,
     farLayer0Kbps: r.far.layer0Kbps,
     farPausedCrossKbps: r.far.crossKbpsPaused,
