@@ -28,6 +28,7 @@ export const OPT_IN_FIGURE_SOURCES: Record<string, [scenario: string, figure: st
   ),
   roomLayer0Kbps: ['room', 'roomLayer0Kbps'],
   roomCrossNodeLayer0Ratio: ['room', 'roomCrossNodeLayer0Ratio'],
+  roomCrossNodeKbpsLayer0IgnoringPublisher: ['room', 'roomCrossNodeKbpsLayer0IgnoringPublisher'],
 };
 
 export interface RunReport {

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
-import { AUDIO, AUDIO_STREAM, joinAs, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
+import { AUDIO, AUDIO_STREAM, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
 import { isKeyframeRequest, RtpPacketizer, senderReport, vp8Payload, writeStamp } from './rtp.js';
-import type { BenchSignal } from './signal.js';
+import { BenchSignal } from './signal.js';
 
 /**
  * A camera's three simulcast layers as a browser sends them at 30 fps (720p top layer):
@@ -33,6 +33,21 @@ const audioParams = (ssrc: number): unknown => ({
   encodings: [{ ssrc }],
   rtcp: { cname: 'bench-room', reducedSize: true },
 });
+
+/**
+ * The router's capabilities without transport-cc, abs-send-time and REMB: with them, mediasoup
+ * runs bandwidth estimation on the plain receive transport, gets no feedback from the sink and
+ * walks every simulcast consumer down to layer 0 within seconds. Without, a consumer is on the
+ * layer its preferences and the publisher's streams allow (a browser on a good network).
+ */
+export function withoutBwe(caps: any): any {
+  const bwe = /transport-wide-cc|abs-send-time/;
+  return {
+    ...caps,
+    headerExtensions: (caps.headerExtensions ?? []).filter((h: { uri: string }) => !bwe.test(h.uri)),
+    codecs: (caps.codecs ?? []).map((c: { rtcpFeedback?: { type: string }[] }) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((f) => f.type !== 'transport-cc' && f.type !== 'goog-remb') })),
+  };
+}
 
 export interface RoomBotOptions {
   /** Stop sending the layers above producerDemand's maxSpatialLayer (dynacast), as the web app does. */
@@ -101,9 +116,10 @@ export class RoomBot {
   static async join(node: NodeAddress, room: string, name: string, sink: Sink, o: RoomBotOptions): Promise<RoomBot> {
     let early: RoomBot | undefined;
     const pending: [string, any][] = [];
-    const { signal, peerId } = await joinAs(node, room, name, (s) =>
-      s.onNotification((n, d) => (early ? early.#onNotification(n, d) : pending.push([n, d]))),
-    );
+    const signal = await BenchSignal.connect(node.wsUrl);
+    signal.onNotification((n, d) => (early ? early.#onNotification(n, d) : pending.push([n, d])));
+    const caps = withoutBwe(await signal.request('getRouterRtpCapabilities'));
+    const { peerId } = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
     const bot = (early = new RoomBot(signal, peerId, name, o));
     for (const [n, d] of pending) bot.#onNotification(n, d);
     if (o.publish !== false) await bot.#produce();
@@ -185,16 +201,28 @@ export class RoomBot {
     await Promise.all([...this.consumers.values()].filter((c) => c.kind === 'video').map((c) => this.#show(c)));
   }
 
+  /**
+   * Each timer starts at a random phase: bots started together would otherwise send their frames
+   * in the same millisecond, a burst of hundreds of packets that overflows the worker's socket
+   * buffer (loss, then mediasoup lowers the layers' scores and the consumers' layers).
+   */
   start(): void {
     if (this.#timers.length || !this.#sock) return;
     const s = this.#o.timeScale;
-    if (this.#o.audio !== false) this.#timers.push(setInterval(() => this.#sendAudio(), (1000 / AUDIO.pps) * s));
-    this.#timers.push(setInterval(() => this.#sendReports(), SR_EVERY_MS));
-    this.#timers.push(setInterval(() => this.#sendFrame(), (1000 / NOMINAL_FPS) * s));
+    const every = (ms: number, fn: () => void): void => {
+      const t = setTimeout(() => {
+        fn();
+        this.#timers.push(setInterval(fn, ms));
+      }, Math.random() * ms);
+      this.#timers.push(t);
+    };
+    if (this.#o.audio !== false) every((1000 / AUDIO.pps) * s, () => this.#sendAudio());
+    every((1000 / NOMINAL_FPS) * s, () => this.#sendFrame());
+    every(SR_EVERY_MS, () => this.#sendReports());
   }
 
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
   }
 

@@ -55,8 +55,8 @@ export interface FarWatcherResult {
 }
 
 /**
- * One simulcast publisher on A (video only) that ignores producerDemand (so what crosses shows the pipe's
- * own choice of layers), one watcher on B. Step 1: the watcher asks for layer 0; bytes crossing
+ * One simulcast publisher on A (video only) that honours producerDemand or ignores it (then what
+ * crosses shows the relay's own choice of layers), one watcher on B. Step 1: the watcher asks for layer 0; bytes crossing
  * A->B over the window vs the layer-0 bytes the publisher sent. Step 2: the watcher pauses both
  * its consumers; after the pipe grace, what still crosses.
  */
@@ -71,11 +71,13 @@ export async function farWatcher(opts: {
   settleMs: number;
   /** true: setConsumerView 256x144 first (adaptive); false: setConsumerPreferredLayers 0 (today's SDK call). */
   viewBySize: boolean;
+  /** The publisher stops the layers producerDemand says nobody needs (dynacast). */
+  honourDemand: boolean;
 }): Promise<FarWatcherResult> {
   const { a, b, room, sink, timeScale, windowMs, settleMs } = opts;
   const bots: RoomBot[] = [];
   const notes: string[] = [];
-  const o: RoomBotOptions = { honourDemand: false, timeScale };
+  const o: RoomBotOptions = { honourDemand: opts.honourDemand, timeScale };
   try {
     // Video only: the link's counters then count this publisher's video and nothing else.
     const pub = await RoomBot.join(a, room, 'far-pub', sink, { ...o, audio: false });

@@ -25,6 +25,7 @@ interface Config {
   timeScale: number;
   windowMs: number;
   settleMs: number;
+  farSettleMs: number;
 }
 
 export interface PhaseResult {
@@ -42,6 +43,8 @@ export interface PhaseResult {
   /** Video consumers on layer 0, 1, 2, and paused or without a layer, at the window's end. */
   consumerLayers: number[];
   far: FarWatcherResult;
+  /** Demand phase: the same with a publisher that ignores producerDemand. */
+  farIgnoring?: FarWatcherResult;
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -124,8 +127,14 @@ async function runPhase(phase: Phase, c: Config, log: (l: string) => void): Prom
     );
     for (const b of bots) b.close();
     bots.length = 0;
-    result.far = await farWatcher({ a: nodes[0]!, b: nodes[1]!, room: FAR_ROOM, sink: s, timeScale: c.timeScale, windowMs: c.windowMs, settleMs: c.settleMs, viewBySize: demand });
-    log(`room ${phase}: far watcher on layer 0 (${result.far.layer0By}): ${result.far.crossKbpsLayer0} kbit/s crossed for layer 0 at ${result.far.layer0Kbps}; paused: ${result.far.crossKbpsPaused} kbit/s crossed after the grace`);
+    const far = async (room: string, honourDemand: boolean): Promise<FarWatcherResult> => {
+      const r = await farWatcher({ a: nodes[0]!, b: nodes[1]!, room, sink: s, timeScale: c.timeScale, windowMs: c.windowMs, settleMs: c.farSettleMs, viewBySize: demand, honourDemand });
+      log(`room ${phase}: far watcher on layer 0 (${r.layer0By}, publisher ${honourDemand ? 'honours' : 'ignores'} producerDemand): ${r.crossKbpsLayer0} kbit/s crossed for layer 0 at ${r.layer0Kbps}; paused: ${r.crossKbpsPaused} kbit/s crossed after the grace`);
+      return r;
+    };
+    // Baseline: today's publisher and SDK call. Demand: a publisher that honours dynacast, then one that ignores it.
+    result.far = await far(FAR_ROOM, demand);
+    if (demand) result.farIgnoring = await far(`${FAR_ROOM}-ignoring`, false);
     return result;
   } finally {
     for (const b of bots) b.close();
@@ -146,6 +155,7 @@ function figuresOf(r: PhaseResult): Record<string, number | null> {
     roomLayer0Kbps: r.far.layer0Kbps,
     roomCrossNodeLayer0Ratio: r.far.crossKbpsLayer0 !== null && r.far.layer0Kbps ? round(r.far.crossKbpsLayer0 / r.far.layer0Kbps, 2) : null,
     farPipeKbpsWithoutDemand: r.far.crossKbpsPaused,
+    ...(r.farIgnoring ? { roomCrossNodeKbpsLayer0IgnoringPublisher: r.farIgnoring.crossKbpsLayer0 } : {}),
     dynacastUnusedLayerKbps: round(worst.kbps, 1),
     dynacastUnusedLayerPct: round(worst.pct, 1),
   };
@@ -164,8 +174,8 @@ export async function room(ctx: ScenarioContext): Promise<ScenarioResult> {
   // (50 x 49 consumers of the top layer and audio), far beyond two cores. Bytes per frame are
   // real; kbit/s are reported at nominal speed (measured x timeScale).
   const c: Config = ctx.tiny
-    ? { participants: 6, page: 3, lastN: 3, ignoreEvery: 3, timeScale: 10, windowMs: 2000, settleMs: 1500 }
-    : { participants: 50, page: 25, lastN: 25, ignoreEvery: 10, timeScale: 10, windowMs: ctx.quick ? 5000 : 15_000, settleMs: ctx.quick ? 5000 : 6000 };
+    ? { participants: 6, page: 3, lastN: 3, ignoreEvery: 3, timeScale: 10, windowMs: 2000, settleMs: 1500, farSettleMs: 1500 }
+    : { participants: 50, page: 25, lastN: 25, ignoreEvery: 10, timeScale: 10, windowMs: ctx.quick ? 5000 : 15_000, settleMs: ctx.quick ? 5000 : 6000, farSettleMs: ctx.quick ? 3000 : 4000 };
   const phases: Partial<Record<Phase, PhaseResult>> = {};
   for (const phase of ['baseline', 'demand'] as const) phases[phase] = await runPhase(phase, c, ctx.log);
   const base = phases.baseline!;
@@ -198,11 +208,12 @@ export async function room(ctx: ScenarioContext): Promise<ScenarioResult> {
     `phase 0 = baseline, 1 = demand; kbit/s at nominal speed: the bots run ${c.timeScale}x slower (${(30 / c.timeScale).toFixed(0)} fps, ${(50 / c.timeScale).toFixed(0)} audio packets/s) with real bytes per frame, and the measured rates are multiplied by ${c.timeScale}`,
     `layers ${LAYERS.map((l) => `${l.kbps} kbit/s (${l.packets} x ${l.bytes} B per frame)`).join(' / ')}; 25 tiles at layer 0 are ${25 * LAYERS[0]!.kbps} kbit/s of video before headers`,
     `dynacastUnusedLayerKbps: the mean uplink of publishers that honour producerDemand on the unused layer (${UNUSED_LAYERS.join(', ')}) with the highest share of its nominal rate; ${dem.ignorerUplinkKbpsByLayer ? `the ${Math.floor(c.participants / c.ignoreEvery)} bots that ignore it sent ${dem.ignorerUplinkKbpsByLayer.map((v) => v.toFixed(0)).join('/')} kbit/s; a resumed consumer of theirs received ${dem.consumerKbpsFromIgnoring} kbit/s, of the others ${dem.consumerKbpsFromHonouring}` : ''}`,
-    `far watcher: a video-only publisher on node 0 that ignores producerDemand, one watcher on node 1 (baseline: ${base.far.layer0By}; demand: ${dem.far.layer0By}), received ${base.far.receivedKbpsLayer0} / ${dem.far.receivedKbpsLayer0} kbit/s`,
+    `far watcher: a video-only publisher on node 0, one watcher on node 1 on layer 0 (baseline: ${base.far.layer0By}, publisher ignores producerDemand; demand: ${dem.far.layer0By}, publisher honours it), received ${base.far.receivedKbpsLayer0} / ${dem.far.receivedKbpsLayer0} kbit/s; roomCrossNodeKbpsLayer0IgnoringPublisher: the same in the demand phase with a publisher that ignores producerDemand (${dem.farIgnoring?.crossKbpsLayer0} kbit/s crossed, ${dem.farIgnoring?.receivedKbpsLayer0} received)`,
   ];
   for (const [phase, r] of Object.entries(phases)) {
     if (r.viewErrors.length) notes.push(`${phase}: the server refused view requests: ${r.viewErrors.join('; ')}`);
-    if (r.far.notes.length) notes.push(`${phase} far watcher: ${r.far.notes.join('; ')}`);
+    const farNotes = [...r.far.notes, ...(r.farIgnoring?.notes ?? [])];
+    if (farNotes.length) notes.push(`${phase} far watcher: ${farNotes.join('; ')}`);
     if (r.workersCpuPct + r.benchProcessCpuPct > 170) notes.push(`${phase}: the machine was near saturation (workers ${r.workersCpuPct.toFixed(0)} % + bench ${r.benchProcessCpuPct.toFixed(0)} % of 2 cores): rates may be below what was sent`);
   }
   if (dem.demandNotices === 0) notes.push('demand: no producerDemand notification reached the publishers (dynacast not in the server yet?)');
