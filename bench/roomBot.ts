@@ -99,7 +99,9 @@ export class RoomBot {
   #keyframe = [true, true, true];
   #frame = 0;
   #index = 0;
-  #timers: NodeJS.Timeout[] = [];
+  /** The pending tick of audio, video and Sender Reports. */
+  readonly #timers: (NodeJS.Timeout | undefined)[] = [];
+  #running = false;
   /** Set by resumeAll: every video consumer resumed as it comes. */
   #resumeAll = false;
   /** Set once the page is known (adaptive bots). */
@@ -202,28 +204,35 @@ export class RoomBot {
   }
 
   /**
-   * Each timer starts at a random phase: bots started together would otherwise send their frames
-   * in the same millisecond, a burst of hundreds of packets that overflows the worker's socket
-   * buffer (loss, then mediasoup lowers the layers' scores and the consumers' layers).
+   * Each stream keeps its own clock from a random phase: bots started together would otherwise
+   * send their frames in the same millisecond, a burst of hundreds of packets. A late tick sends
+   * what is due (setInterval drifts: ~10 % fewer frames on a busy event loop).
    */
   start(): void {
-    if (this.#timers.length || !this.#sock) return;
+    if (this.#running || !this.#sock) return;
+    this.#running = true;
     const s = this.#o.timeScale;
-    const every = (ms: number, fn: () => void): void => {
-      const t = setTimeout(() => {
-        fn();
-        this.#timers.push(setInterval(fn, ms));
-      }, Math.random() * ms);
-      this.#timers.push(t);
+    const every = (slot: number, ms: number, fn: () => void): void => {
+      const t0 = performance.now() + Math.random() * ms;
+      let n = 0;
+      const tick = (): void => {
+        if (!this.#running) return;
+        const due = Math.floor((performance.now() - t0) / ms) + 1;
+        // After a long stall, skip rather than burst (as an encoder drops frames).
+        if (due - n > 3) n = due - 1;
+        while (n < due) (n++, fn());
+        this.#timers[slot] = setTimeout(tick, Math.max(0, t0 + n * ms - performance.now()));
+      };
+      this.#timers[slot] = setTimeout(tick, Math.max(0, t0 - performance.now()));
     };
-    if (this.#o.audio !== false) every((1000 / AUDIO.pps) * s, () => this.#sendAudio());
-    every((1000 / NOMINAL_FPS) * s, () => this.#sendFrame());
-    every(SR_EVERY_MS, () => this.#sendReports());
+    if (this.#o.audio !== false) every(0, (1000 / AUDIO.pps) * s, () => this.#sendAudio());
+    every(1, (1000 / NOMINAL_FPS) * s, () => this.#sendFrame());
+    every(2, SR_EVERY_MS, () => this.#sendReports());
   }
 
   stop(): void {
+    this.#running = false;
     for (const t of this.#timers) clearTimeout(t);
-    this.#timers = [];
   }
 
   close(): void {

@@ -50,6 +50,8 @@ export interface FarWatcherResult {
   crossKbpsLayer0: number | null;
   layer0Kbps: number | null;
   receivedKbpsLayer0: number | null;
+  /** The far consumer's spatial layer at the window's end, as mediasoup reports it (-1: none). */
+  watcherLayer: number;
   crossKbpsPaused: number | null;
   notes: string[];
 }
@@ -97,6 +99,12 @@ export async function farWatcher(opts: {
       await watcher.signal.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 });
     }
     await sleep(settleMs);
+    const layerNow = (): number => consumerLayers([b], room).slice(0, 3).findIndex((n) => n > 0);
+    const settled = await eventually(() => layerNow() === 0, 'layer 0', 10_000).then(
+      () => true,
+      () => false,
+    );
+    if (!settled) notes.push(`the far consumer was not on layer 0 ${(settleMs + 10_000) / 1000} s after the request (layer ${layerNow()}; -1: none)`);
     const window = async (): Promise<{ cross: number; layer0: number; received: number }> => {
       const l0 = await linkBytesOut([a, b], room);
       const s0 = pub.sentBytes[0]!;
@@ -106,6 +114,7 @@ export async function farWatcher(opts: {
       return { cross: (l1.get('0>1') ?? 0) - (l0.get('0>1') ?? 0), layer0: pub.sentBytes[0]! - s0, received: (sink.ssrcs.get(video()!.ssrc)?.bytes ?? 0) - r0 };
     };
     const w1 = await window();
+    const watcherLayer = layerNow();
     const k = (bytes: number): number => nominalKbps(bytes, windowMs, timeScale);
     for (const c of watcher.consumers.values()) await watcher.signal.request('pauseConsumer', { consumerId: c.consumerId });
     await sleep(settleMs + b.config.relay.pipeGraceSec * 1000);
@@ -115,6 +124,7 @@ export async function farWatcher(opts: {
       crossKbpsLayer0: round(k(w1.cross), 1),
       layer0Kbps: round(k(w1.layer0), 1),
       receivedKbpsLayer0: round(k(w1.received), 1),
+      watcherLayer,
       crossKbpsPaused: round(k(w2.cross), 1),
       notes,
     };
