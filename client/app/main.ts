@@ -326,6 +326,8 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
       const tile = tileFor(m.peerId);
       tile.videoConsumerId = m.consumerId;
       tile.video.srcObject = new MediaStream([m.track]);
+      // Adaptive stream (#12): the tile's size picks the layer; off screen or hidden tab pauses it.
+      client.attachVideo(m.consumerId, tile.video);
       play(tile.video);
     } else {
       const audio = el('audio');
@@ -354,6 +356,21 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
     local.root.classList.toggle('speaking', peerId !== null && peerId === client.self?.peerId);
   });
   client.on('chat', (msg) => addChat(msg, msg.peerId === client.self?.peerId));
+
+  // ---- last-N (#12): the grid has one page, so every tile is on it; a peer whose video the
+  // node does not forward shows its placeholder, not a frozen frame.
+  let viewTimer: ReturnType<typeof setTimeout> | undefined;
+  const sendView = (): void => {
+    clearTimeout(viewTimer); // a join announces every peer at once: one request
+    viewTimer = setTimeout(() => {
+      client.setView({ pinned: [], page: [...tiles.keys()].slice(0, 100) }).catch((err: unknown) => console.warn('octomesh: setView', err));
+    }, 100);
+  };
+  client.on('peerJoined', sendView);
+  client.on('peerLeft', sendView);
+  client.on('forwardedPeersChanged', () => {
+    for (const [id, tile] of tiles) tile.root.classList.toggle('not-forwarded', !client.isForwarded(id));
+  });
   client.on('left', () => {
     setState('left');
     showView('left-view');
