@@ -1,4 +1,5 @@
 import { RegionMap, type MapRegion } from './RegionMap.js';
+import { followLastN } from './lastN.js';
 import { OctomeshClient, type JoinOptions, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type ReconnectCause, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
 // The web app: `/?room=R&name=N[&region=X][&token=T][&iceTransportPolicy=relay]` joins at once,
@@ -357,20 +358,7 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
   });
   client.on('chat', (msg) => addChat(msg, msg.peerId === client.self?.peerId));
 
-  // ---- last-N (#12): the grid has one page, so every tile is on it; a peer whose video the
-  // node does not forward shows its placeholder, not a frozen frame.
-  let viewTimer: ReturnType<typeof setTimeout> | undefined;
-  const sendView = (): void => {
-    clearTimeout(viewTimer); // a join announces every peer at once: one request
-    viewTimer = setTimeout(() => {
-      client.setView({ pinned: [], page: [...tiles.keys()].slice(0, 100) }).catch((err: unknown) => console.warn('octomesh: setView', err));
-    }, 100);
-  };
-  client.on('peerJoined', sendView);
-  client.on('peerLeft', sendView);
-  client.on('forwardedPeersChanged', () => {
-    for (const [id, tile] of tiles) tile.root.classList.toggle('not-forwarded', !client.isForwarded(id));
-  });
+  followLastN(client, () => [...tiles].map(([id, t]) => [id, t.root])); // #12
   client.on('left', () => {
     setState('left');
     showView('left-view');
