@@ -1,4 +1,5 @@
 import type { types } from 'mediasoup-client';
+import { activeEncodings } from './dynacastPolicy.js';
 
 // Dynacast at the sender: the node tells a publisher (producerDemand) the highest spatial layer
 // anyone on any node watches of each producer; encodings above it are switched off with
@@ -9,11 +10,6 @@ import type { types } from 'mediasoup-client';
 // both set `active` the same way, but the latter also renegotiates (createOffer and two
 // descriptions, queued behind every other operation of the transport), and it swallows errors.
 // A plain setParameters takes effect at once, which matters for "back within a second".
-
-/** Which of `count` encodings stay on for a demand of `maxSpatialLayer` (-1: none). */
-export function activeEncodings(count: number, maxSpatialLayer: number): boolean[] {
-  return Array.from({ length: count }, (_, i) => i <= maxSpatialLayer);
-}
 
 export interface DynacastState {
   producerId: string;
