@@ -282,7 +282,7 @@ export class RegionNode implements SessionHost {
     const id = asRoomId(parsed.data);
     const pending = this.#rooms.get(id);
     if (pending) return pending;
-    const created = Room.create(id, this.#pool, this.#log, this.config.limits.maxPeersPerRoom).then(
+    const created = Room.create(id, this.#pool, this.#log, { maxPeers: this.config.limits.maxPeersPerRoom, lastN: this.config.rooms.lastN }).then(
       async (room) => {
         this.#openRooms.set(id, room);
         this.#watchTransfer(room);
@@ -341,7 +341,7 @@ export class RegionNode implements SessionHost {
           activeSpeaker: room.activeSpeaker,
           peers: [...room.peers.values()].map((p) => p.info),
           producers: [...room.peers.values()].flatMap((p) =>
-            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
+            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused, layerHeights: (pr.appData.layerHeights as number[] | undefined) ?? [] })),
           ),
         }),
         localProducer: (producerId) => {
