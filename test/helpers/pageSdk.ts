@@ -18,6 +18,7 @@ export interface PageClient {
   viewState(consumerId: string): { mode: string; told: ConsumerView; wanted: ConsumerView; pending: boolean; requests: number } | null;
   dynacastState(): { demand: number | null; active: boolean[] | null } | null;
   setView(view: { pinned: string[]; page: string[] }): Promise<void>;
+  isForwarded(peerId: string): boolean;
   getRecvStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
   getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
 }
