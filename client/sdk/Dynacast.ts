@@ -7,9 +7,10 @@ import { activeEncodings } from './dynacastPolicy.js';
 // watches any layer, every encoding is off.
 //
 // setParameters on the producer's rtpSender, not mediasoup-client's producer.setMaxSpatialLayer:
-// both set `active` the same way, but the latter also renegotiates (createOffer and two
-// descriptions, queued behind every other operation of the transport), and it swallows errors.
-// A plain setParameters takes effect at once, which matters for "back within a second".
+// both set `active` the same way, and both switched Chromium 156's encodings off and on in the
+// e2e test (outbound-rtp `active: false`, bytes stop; -1 too; back on in ~0.3 s either way), but
+// the latter also renegotiates (createOffer and two descriptions, queued behind every other
+// operation of the transport) and swallows errors.
 
 export interface DynacastState {
   producerId: string;
