@@ -10,6 +10,9 @@ import { RoomDemand } from './RoomDemand.js';
 import type { Peer } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 import type { Cascade } from '../relay/Cascade.js';
+import type { ConsumerAppData, ProducerAppData } from './mediaAppData.js';
+import { makeRoomCascade, producerInfo, relayRttWorthTelling, type RelaySettings } from './RoomCascade.js';
+import type { NodeId } from '../core/ids.js';
 import type { Link } from '../relay/Link.js';
 import type { PeerInfo } from '../core/protocol.js';
 
@@ -18,39 +21,12 @@ export type RoomEvents = {
   '@close': [reason: string];
 };
 
-export interface ProducerAppData extends types.AppData {
-  peerId: PeerId;
-  source: string;
-  /** Set on pipe producers: the node the media comes from. */
-  remoteNode?: string;
-  /** Video: each spatial layer's height, lowest first (demandPolicy.layerHeights). */
-  layerHeights?: number[];
-}
-
 export interface RoomOptions {
   maxPeers: number;
   /** rooms.lastN */
   lastN: number;
-}
-
-/** What a consumer keeps about its producer's path (set on consumers of pipe producers only). */
-export interface ConsumerAppData extends types.AppData {
-  peerId: PeerId;
-  /** The relay link the media crosses, and the RTT last told to the client for it. */
-  remoteNode?: string;
-  relayRttMs?: number;
-}
-
-/**
- * Whether a consumer's client should hear of a new relay RTT: the first measurement, or a change
- * of more than 10 ms and 20 %. The client sizes its jitter buffer from it only while it sees
- * repairs, to ~RTT plus a margin, so small drifts do not matter and are not worth a message.
- */
-export function relayRttWorthTelling(toldMs: number, nowMs: number): boolean {
-  if (nowMs <= 0) return false;
-  if (toldMs <= 0) return true;
-  const d = Math.abs(nowMs - toldMs);
-  return d > 10 && d > 0.2 * toldMs;
+  /** How this room reaches the other nodes hosting it (its Cascade is made from these). */
+  relay: RelaySettings;
 }
 
 /**
@@ -68,7 +44,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #maxPeers: number;
   /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
   readonly #demand: RoomDemand;
-  #cascade: Cascade | undefined;
+  /** The links to the other nodes hosting this room: made, fed and closed by this room only. */
+  readonly #cascade: Cascade;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
   #activeSpeaker: string | null = null;
@@ -90,6 +67,17 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       o.lastN,
       log,
     );
+    this.#cascade = makeRoomCascade(
+      {
+        id,
+        router,
+        peers: () => this.#peers.values(),
+        activeSpeaker: () => this.#activeSpeaker,
+      },
+      o.relay,
+      log,
+    );
+    this.#cascade.on('link', (link) => this.#wireLink(link));
     slot.routers++;
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
@@ -169,8 +157,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         // The producer closed before the observer took it: nothing to observe.
       });
     }
-    const app = producer.appData as ProducerAppData;
-    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String(app.source), paused: producer.paused, layerHeights: app.layerHeights ?? [] };
+    const info = producerInfo(owner, producer);
     this.#demand.addLocalProducer(producer, owner.id, info.source);
     for (const link of this.#openLinks()) link.announceProducer(info);
     producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
@@ -227,20 +214,25 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) link.announceChat(message);
   }
 
-  get cascade(): Cascade | undefined {
+  get cascade(): Cascade {
     return this.#cascade;
   }
 
-  /** Links this room to the other nodes hosting it; the room owns and closes the cascade. */
-  attachCascade(cascade: Cascade): void {
-    this.#cascade = cascade;
-    cascade.on('link', (link) => this.#wireLink(link));
+  /** Follows the registry's presence of this room from now on (once this node's own is in). */
+  startCascade(): void {
+    if (!this.#closed) this.#cascade.start();
   }
+
+  /** An authenticated incoming link stream from `remote` for this room. */
+  acceptLink(remote: NodeId, stream: Parameters<Cascade['accept']>[1]): void {
+    this.#cascade.accept(remote, stream);
+  }
+
 
   /** Links to tell about room events: up ones, and those still connecting (the remote side
    *  holds what follows Hello until its pipe is connected), so nothing said meanwhile is lost. */
   #openLinks(): Link[] {
-    return this.#cascade?.openLinks() ?? [];
+    return this.#cascade.openLinks();
   }
 
   #spoke(peerId: string): void {
@@ -412,7 +404,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     }
     this.#peers.clear();
     this.#demand.close();
-    this.#cascade?.close();
+    this.#cascade.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();
     this.#log.info({ reason }, 'room closed');

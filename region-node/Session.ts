@@ -7,7 +7,7 @@ import { parseRequest, type IceServer, type JoinResponse, type Method, type Peer
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room } from './Room.js';
-import type { ProducerAppData } from './Room.js';
+import type { ProducerAppData } from './mediaAppData.js';
 import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { layerHeights } from './demandPolicy.js';
 
