@@ -260,9 +260,6 @@ export class RegionNode implements SessionHost {
     return this.#capsRouterCaps;
   }
 
-  webRtcServerFor(room: Room): types.WebRtcServer {
-    return this.#pool.slots[room.workerIndex]!.webRtcServer;
-  }
 
   /** Concurrent joins of a new room share one creation, so a room never gets two routers. */
   getOrCreateRoom(name: string): Promise<Room> {
