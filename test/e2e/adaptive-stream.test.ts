@@ -122,6 +122,26 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
     await eventually(async () => (await framesOf()) > visible + 10, 'frames again', 15_000);
   });
 
+  it('across the relay: a watcher on another region\'s node alone decides which encodings Alice sends', async () => {
+    const carl = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    carl.on('pageerror', (e) => errors.push(`Carl: ${e.message}`));
+    await carl.goto(`${cluster.base}/?room=e2e-adaptive&name=Carl&region=us-east`);
+    await waitInPage(carl, 'Carl has Alice\'s video', (h) => h.client.consumers.filter((c) => c.kind === 'video').length === 2, 30_000);
+    const aliceId = await inPage(alice, (h) => h.client.self!.peerId);
+    const far = await inPage(carl, (h, id) => h.client.consumers.find((c) => c.kind === 'video' && c.peerId === id)!.track.id, aliceId);
+    assert.ok(await placeVideo(carl, far, { top: 0, width: 160, height: 90 }));
+    await placeVideo(bob, trackId, { top: 5000, width: 320, height: 180 }); // Bob (Alice's node) stops watching
+    await eventually(async () => JSON.stringify(await aliceActive()) === '[true,false,false]', 'only layer 0, for the far watcher', 20_000);
+    await eventually(async () => ((await inboundVideo(carl))[far]?.frames ?? 0) > 10, 'Carl decodes Alice across the relay', 20_000);
+    await placeVideo(carl, far, { top: 5000, width: 160, height: 90 });
+    await eventually(async () => JSON.stringify(await aliceActive()) === '[false,false,false]', 'nobody anywhere: every encoding off', 20_000);
+    await placeVideo(carl, far, { top: 0, width: 1280, height: 720 });
+    await eventually(async () => JSON.stringify(await aliceActive()) === '[true,true,true]', 'a big far tile: every encoding on', 20_000);
+    await eventually(async () => ((await inboundVideo(carl))[far]?.height ?? 0) > 180, 'Carl receives more than layer 0', 30_000);
+    await placeVideo(bob, trackId, { top: 0, width: 320, height: 180 });
+    await carl.close();
+  });
+
   it('a scroll flood settles on the final state with few requests, and nothing broke', async () => {
     const before = (await bobView())!.requests;
     for (let i = 0; i < 30; i++) {
