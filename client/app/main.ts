@@ -358,7 +358,7 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
   });
   client.on('chat', (msg) => addChat(msg, msg.peerId === client.self?.peerId));
 
-  followLastN(client, () => [...tiles].map(([id, t]) => [id, t.root])); // #12
+  followLastN(client, { page: () => [...tiles.keys()], tiles: () => [...tiles].map(([id, t]) => [id, t.root]) }); // #12
   client.on('left', () => {
     setState('left');
     showView('left-view');
