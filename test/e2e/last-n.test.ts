@@ -87,10 +87,11 @@ describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', (
     const late = await open('e2e-speaker', 'Lou', false);
     await late.waitForFunction('window.__octomesh && window.__octomesh.state === "joined"', undefined, { polling: 'raf', timeout: 30_000 });
     const joinedAt = Date.now();
-    // The app marks the speaker's tile with the class "speaking" (client/app/main.ts).
+    // Known from the join answer, not from a change announced later (Sue is still the speaker).
+    assert.equal(await inPage(late, (h) => h.client.activeSpeaker), sue, 'the SDK knows the speaker as soon as it is joined');
+    // The app marks the speaker's tile with the class "speaking".
     await late.waitForFunction('document.querySelector(".tile.speaking") !== null', undefined, { polling: 'raf', timeout: 2_000 });
     console.log(`# the ring showed ${Date.now() - joinedAt} ms after Lou's page was joined`);
-    assert.equal(await inPage(late, (h) => h.client.activeSpeaker), sue);
     assert.deepEqual(errors, []);
   });
 });
