@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import type { RouteQuery } from './RouteApi.js';
 import type { ClusterView } from './ClusterView.js';
 import { StaticFiles } from '../core/StaticFiles.js';
+import { json, sendStatic } from '../core/uws.js';
 import { TrustedProxies } from './ClientAddress.js';
 import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routingSettings.js';
 import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './AdminRoutes.js';
@@ -83,9 +84,7 @@ export async function startClusterHttp(opts: { host: string; port: number; stati
   if (opts.admin) registerAdminRoutes(app, { admin: opts.admin, gate, log, json });
 
   app.get('/*', (res, req) => {
-    const file = files.get(req.getUrl());
-    if (!file) return notFound(res);
-    res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
+    if (!sendStatic(res, files, req.getUrl())) notFound(res);
   });
   app.any('/*', (res, req) => {
     if (API_PATHS.has(req.getUrl()) || req.getUrl().startsWith('/admin/')) json(res, 405, { error: { code: 'bad_request', message: 'method not allowed' } });
@@ -102,14 +101,6 @@ export async function startClusterHttp(opts: { host: string; port: number; stati
 }
 
 const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route', '/api/regions']);
-
-const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
-
-function json(res: HttpResponse, status: number, body: unknown): void {
-  res.cork(() => {
-    res.writeStatus(STATUS[status]!).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
-  });
-}
 
 function notFound(res: HttpResponse): void {
   json(res, 404, { error: { code: 'not_found', message: 'not found' } });
