@@ -94,8 +94,9 @@ export class RoomBot {
   #target = { ip: '', port: 0 };
   #audio: RtpPacketizer | undefined;
   #layers: RtpPacketizer[] = [];
-  /** Highest layer the sender keeps on (2 until told otherwise; -1 = none). */
-  #maxLayer = 2;
+  /** producerDemand's maxSpatialLayer by producer id (-1: nobody watches). */
+  readonly #demand = new Map<string, number>();
+  #closed = false;
   #keyframe = [true, true, true];
   #frame = 0;
   #index = 0;
@@ -149,17 +150,17 @@ export class RoomBot {
 
   /** The layers this bot currently sends. */
   get maxLayer(): number {
-    return this.#o.honourDemand ? this.#maxLayer : 2;
+    return this.#o.honourDemand ? Math.min(2, this.#demand.get(this.videoProducerId) ?? 2) : 2;
   }
 
   #onNotification(name: string, data: any): void {
     if (name === 'producerDemand') {
-      if (data.producerId !== this.videoProducerId) return;
+      // Kept by producer id: the first one may come before the answer to produce.
       this.demandNotices++;
-      const was = this.#maxLayer;
-      this.#maxLayer = data.maxSpatialLayer as number;
+      const was = this.maxLayer;
+      this.#demand.set(data.producerId, data.maxSpatialLayer as number);
       // A layer switched back on starts with a key frame, as an encoder's does.
-      for (let i = was + 1; i <= this.#maxLayer; i++) this.#keyframe[i] = true;
+      for (let i = was + 1; i <= this.maxLayer; i++) this.#keyframe[i] = true;
       return;
     }
     if (name !== 'newConsumer') return;
@@ -235,7 +236,10 @@ export class RoomBot {
     for (const t of this.#timers) clearTimeout(t);
   }
 
+  /** Synchronous, idempotent. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.stop();
     this.#sock?.close();
     this.signal.close();
