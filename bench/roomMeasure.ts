@@ -58,9 +58,9 @@ export interface FarWatcherResult {
 
 /**
  * One simulcast publisher on A (video only) that honours producerDemand or ignores it (then what
- * crosses shows the relay's own choice of layers), one watcher on B. Step 1: the watcher asks for layer 0; bytes crossing
- * A->B over the window vs the layer-0 bytes the publisher sent. Step 2: the watcher pauses both
- * its consumers; after the pipe grace, what still crosses.
+ * crosses shows the relay's own choice of layers), one watcher on B. Step 1: the watcher asks for
+ * layer 0; bytes crossing A->B over the window vs the layer-0 bytes the publisher sent. Step 2:
+ * the watcher pauses its consumer; after the pipe grace, what still crosses.
  */
 export async function farWatcher(opts: {
   a: RegionNode;
@@ -105,27 +105,28 @@ export async function farWatcher(opts: {
       () => false,
     );
     if (!settled) notes.push(`the far consumer was not on layer 0 ${(settleMs + 10_000) / 1000} s after the request (layer ${layerNow()}; -1: none)`);
-    const window = async (): Promise<{ cross: number; layer0: number; received: number }> => {
+    const window = async (): Promise<{ cross: number; layer0: number; received: number; ms: number }> => {
+      const t0 = performance.now();
       const l0 = await linkBytesOut([a, b], room);
       const s0 = pub.sentBytes[0]!;
       const r0 = sink.ssrcs.get(video()!.ssrc)?.bytes ?? 0;
       await sleep(windowMs);
       const l1 = await linkBytesOut([a, b], room);
-      return { cross: (l1.get('0>1') ?? 0) - (l0.get('0>1') ?? 0), layer0: pub.sentBytes[0]! - s0, received: (sink.ssrcs.get(video()!.ssrc)?.bytes ?? 0) - r0 };
+      return { cross: (l1.get('0>1') ?? 0) - (l0.get('0>1') ?? 0), layer0: pub.sentBytes[0]! - s0, received: (sink.ssrcs.get(video()!.ssrc)?.bytes ?? 0) - r0, ms: performance.now() - t0 };
     };
     const w1 = await window();
     const watcherLayer = layerNow();
-    const k = (bytes: number): number => nominalKbps(bytes, windowMs, timeScale);
     for (const c of watcher.consumers.values()) await watcher.signal.request('pauseConsumer', { consumerId: c.consumerId });
     await sleep(settleMs + b.config.relay.pipeGraceSec * 1000);
     const w2 = await window();
+    const k = (bytes: number, w: { ms: number }): number => nominalKbps(bytes, w.ms, timeScale);
     return {
       layer0By,
-      crossKbpsLayer0: round(k(w1.cross), 1),
-      layer0Kbps: round(k(w1.layer0), 1),
-      receivedKbpsLayer0: round(k(w1.received), 1),
+      crossKbpsLayer0: round(k(w1.cross, w1), 1),
+      layer0Kbps: round(k(w1.layer0, w1), 1),
+      receivedKbpsLayer0: round(k(w1.received, w1), 1),
       watcherLayer,
-      crossKbpsPaused: round(k(w2.cross), 1),
+      crossKbpsPaused: round(k(w2.cross, w2), 1),
       notes,
     };
   } finally {
