@@ -56,6 +56,9 @@ export interface LinkStats {
   packetsOut: number;
   /** The path's round-trip time (ms) measured over the link's stream; 0 until measured. */
   rttMs: number;
+  /** Demand messages sent (far side, coalesced) and received (origin side). */
+  demandsSent: number;
+  demandsReceived: number;
 }
 
 /**
@@ -81,6 +84,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #early: LinkMessage[] | undefined;
   /** What the room said after the snapshot, until our Hello is on the stream: sent after it, in order. */
   #outbox: LinkMessage[] | undefined = [];
+  readonly #demands = { sent: 0, received: 0 };
   readonly #rtt = new LinkRtt({
     sendPing: (sentMs) => this.#send({ ping: { sentMs } }),
     sendPong: (sentMs) => this.#send({ pong: { sentMs } }),
@@ -103,7 +107,10 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       remoteNode: o.remoteNode,
       pipeGraceMs: o.pipeGraceMs,
       log: o.log,
-      send: (msg) => this.#send(msg),
+      send: (msg) => {
+        if ('demand' in msg) this.#demands.sent++;
+        this.#send(msg);
+      },
       transport: () => this.#transport!,
       remoteProducer: (id) => this.#remoteProducers.get(id),
     });
@@ -250,6 +257,8 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       packetsIn: inc!.packets,
       packetsOut: out.packets,
       rttMs: this.#rtt.rttMs,
+      demandsSent: this.#demands.sent,
+      demandsReceived: this.#demands.received,
     };
   }
 
@@ -339,6 +348,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     } else if ('pipeClose' in msg && msg.pipeClose) {
       this.#outgoing.get(msg.pipeClose.producerId)?.close();
     } else if ('demand' in msg && msg.demand) {
+      this.#demands.received++;
       const pipe = this.#outgoing.get(msg.demand.producerId);
       // Not piped (closed meanwhile, or never asked for): the next pipe's offer makes the far
       // node send its demand again.

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { types } from 'mediasoup';
+import type { RegionNode } from '../../region-node/RegionNode.js';
+import { eventually, joinRoom, sleep, startNodePair, type NodePair } from '../helpers/node.js';
+import { simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
+import type { SignalClient } from '../helpers/SignalClient.js';
+
+// Demand is what crosses (issue #12 item 4): the node that receives a pipe tells the origin
+// which simulcast layers its watchers need (a bitmask per producer, link.setDemand); the
+// origin forwards only those (through a LayerFilter) and pauses the pipe when nothing is
+// needed. A publisher with three layers on A, one watcher on B.
+const ROOM = 'demand';
+const WINDOW_MS = 3000;
+
+describe('relay demand: only the layers the far node needs cross, none when it needs none', () => {
+  let pair: NodePair;
+  let a: RegionNode;
+  let b: RegionNode;
+  let clients: SignalClient[];
+  let stops: (() => void)[];
+  let producerId: string;
+  let sender: Awaited<ReturnType<typeof startSimulcastSender>>;
+  let sink: Awaited<ReturnType<typeof startVp8Sink>>;
+  let viewer: SignalClient;
+  let consumerId: string;
+  let farConsumer: types.Consumer;
+  const rows: Record<string, number> = {};
+
+  const ab = () => pair.linkTo(a, b)!;
+  const ba = () => pair.linkTo(b, a)!;
+  const cpuMs = async (): Promise<number> => {
+    const u = await a.pool.slots[0]!.worker.getResourceUsage();
+    return u.ru_utime + u.ru_stime;
+  };
+
+  /** kbit/s over WINDOW_MS: crossing A -> B, sent by the publisher on layer 0, received by the watcher, A's worker CPU %. */
+  async function measure(): Promise<{ crossing: number; layer0: number; watcher: number; cpuPct: number }> {
+    const l0 = sender.sent(0).bytes;
+    const out = (await ab().stats()).bytesOut;
+    const got = sink.counts().bytes;
+    const cpu = await cpuMs();
+    const t0 = performance.now();
+    await sleep(WINDOW_MS);
+    const ms = performance.now() - t0;
+    const kbps = (bytes: number) => Math.round((bytes * 8) / ms);
+    return {
+      crossing: kbps((await ab().stats()).bytesOut - out),
+      layer0: kbps(sender.sent(0).bytes - l0),
+      watcher: kbps(sink.counts().bytes - got),
+      cpuPct: Math.round(((await cpuMs()) - cpu) / ms * 1000) / 10,
+    };
+  }
+
+  before(async () => {
+    pair = await startNodePair(ROOM, { a: 'demand-a', b: 'demand-b' });
+    ({ a, b, clients, stops } = pair);
+    const pub = await joinRoom(a, ROOM, 'Pub');
+    clients.push(pub.client);
+    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
+    const layers = THREE_LAYERS(7100);
+    ({ producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastRtpParameters(layers) }));
+    sender = await startSimulcastSender({ ip: send.ip, port: send.port }, layers);
+    stops.push(() => sender.stop());
+
+    // Someone who watches nothing keeps the room (and the link) on B when the viewer leaves.
+    clients.push((await joinRoom(b, ROOM, 'Bystander')).client);
+    const v = await joinRoom(b, ROOM, 'Viewer');
+    viewer = v.client;
+    clients.push(viewer);
+    sink = await startVp8Sink();
+    stops.push(sink.close);
+    const recv = await viewer.request('createPlainTransport', { direction: 'recv' });
+    await viewer.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: sink.port });
+    const nc = await viewer.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    consumerId = nc.data.consumerId;
+    await viewer.request('resumeConsumer', { consumerId });
+    farConsumer = b.rooms().get(ROOM as never)!.peers.get(v.join.peerId)!.consumers.get(consumerId)!;
+  });
+
+  after(() => {
+    if (Object.keys(rows).length) console.log(`# relay-demand figures: ${JSON.stringify(rows)}`);
+    pair?.close();
+  });
+
+  it('keeps the pipe\'s shape: one pipe producer on B with three encodings, RTX and key-frame feedback', async () => {
+    await eventually(() => ba().incomingPipes().includes(producerId), 'B has the pipe producer', 10_000);
+    const pipeProducer = await ba().pipe(producerId);
+    const params = pipeProducer.rtpParameters;
+    assert.equal(pipeProducer.type, 'simulcast');
+    assert.equal(params.encodings?.length, 3, 'three encodings cross, as the publisher sends them');
+    assert.ok(params.encodings!.every((e) => e.rtx?.ssrc), 'an RTX ssrc per encoding (NACK repairs across the pipe)');
+    const vp8 = params.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
+    const fb = (type: string, parameter = '') => (vp8.rtcpFeedback ?? []).some((f) => f.type === type && (f.parameter ?? '') === parameter);
+    assert.ok(fb('nack') && fb('nack', 'pli'), 'NACK and PLI feedback');
+    assert.deepEqual(ab().outgoingPipes(), [producerId]);
+    assert.equal((await ab().pipeTransport!.dump()).consumerIds.length, 1, 'one pipe consumer on A for B');
+  });
+
+  it('forwards all three layers for 0b111 and only layer 0 for 0b001, at about the layer\'s bitrate', async (t) => {
+    ba().setDemand(producerId, 0b111);
+    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'A applies 0b111');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher reaches layer 2', 15_000);
+    const full = await measure();
+    rows.fullCrossingKbps = full.crossing;
+    rows.fullWatcherKbps = full.watcher;
+    rows.fullCpuPct = full.cpuPct;
+
+    await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 });
+    ba().setDemand(producerId, 0b001);
+    await eventually(() => ab().remoteDemand(producerId) === 0b001, 'A applies 0b001');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 0, 'the far watcher is on layer 0', 10_000);
+    await sleep(500); // what was in flight
+    const low = await measure();
+    Object.assign(rows, { layer0CrossingKbps: low.crossing, layer0Kbps: low.layer0, layer0WatcherKbps: low.watcher, layer0CpuPct: low.cpuPct });
+    rows.crossingPerLayer0 = Math.round((low.crossing / low.layer0) * 100) / 100;
+    t.diagnostic(`full ${full.crossing} kbit/s crossing, layer 0 only ${low.crossing} kbit/s (layer 0 sent at ${low.layer0} kbit/s, ratio ${rows.crossingPerLayer0})`);
+    assert.ok(low.watcher > 0, 'the far watcher still receives');
+    assert.ok(low.crossing < 0.25 * full.crossing, `layer 0 alone (${low.crossing}) is far below everything (${full.crossing})`);
+    assert.ok(low.crossing <= 1.3 * low.layer0, `crossing ${low.crossing} kbit/s is within 1.3 x layer 0 (${low.layer0} kbit/s)`);
+  });
+
+  it('sends nothing across for demand 0, and resumes with a key frame for the far watcher', async () => {
+    await viewer.request('pauseConsumer', { consumerId });
+    ba().setDemand(producerId, 0);
+    await eventually(() => ab().remoteDemand(producerId) === 0, 'A applies 0');
+    await sleep(300); // what was in flight
+    const before = (await ab().stats()).packetsOut;
+    const none = await measure();
+    rows.noDemandCrossingKbps = none.crossing;
+    rows.noDemandCpuPct = none.cpuPct;
+    assert.equal((await ab().stats()).packetsOut, before, 'no packet crossed while nothing was demanded');
+
+    const keyframes = sink.counts().keyframes;
+    const requests = sender.keyframeRequests(0);
+    await viewer.request('resumeConsumer', { consumerId });
+    ba().setDemand(producerId, 0b001);
+    await eventually(async () => (await ab().stats()).packetsOut > before, 'packets cross again');
+    await eventually(() => sender.keyframeRequests(0) > requests, 'the publisher is asked for a layer-0 key frame');
+    await eventually(() => sink.counts().keyframes > keyframes, 'the far watcher gets a key frame');
+  });
+
+  it('carries a far watcher\'s key-frame request through the filter to the publisher', async () => {
+    await sleep(1500); // mediasoup's key-frame request managers are idle again
+    const requests = sender.keyframeRequests(0);
+    const keyframes = sink.counts().keyframes;
+    await farConsumer.requestKeyFrame();
+    await eventually(() => sender.keyframeRequests(0) > requests, 'the request reaches the publisher as PLI/FIR for layer 0');
+    await eventually(() => sink.counts().keyframes > keyframes, 'and its key frame reaches the far watcher');
+  });
+
+  it('coalesces a flood of setDemand on the far side: few messages, the last value wins', async () => {
+    const sentBefore = (await ba().stats()).demandsSent;
+    const gotBefore = (await ab().stats()).demandsReceived;
+    for (let i = 0; i < 500; i++) ba().setDemand(producerId, 1 + (i % 7));
+    ba().setDemand(producerId, 0b011);
+    await eventually(() => ab().remoteDemand(producerId) === 0b011, 'A ends on the last value');
+    await sleep(300);
+    const sent = (await ba().stats()).demandsSent - sentBefore;
+    const got = (await ab().stats()).demandsReceived - gotBefore;
+    rows.floodMessages = sent;
+    assert.ok(sent >= 1 && sent <= 3, `501 calls in one turn made ${sent} messages (first change now, the last one after the interval)`);
+    assert.equal(got, sent, 'A received what B sent');
+    // An unchanged value sends nothing.
+    ba().setDemand(producerId, 0b011);
+    await sleep(300);
+    assert.equal((await ba().stats()).demandsSent - sentBefore, sent);
+  });
+
+  it('ignores bad demand: not a mask on the far side, clamped to the producer\'s layers at the origin', async () => {
+    const sentBefore = (await ba().stats()).demandsSent;
+    for (const bad of [-1, 1.5, 2 ** 33, Number.NaN]) ba().setDemand(producerId, bad);
+    await sleep(300);
+    assert.equal((await ba().stats()).demandsSent, sentBefore, 'nothing sent for values that are not masks');
+    assert.equal(ab().remoteDemand(producerId), 0b011);
+    ba().setDemand(producerId, 0xffffffff);
+    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'a huge mask is clamped to the three layers');
+    ba().setDemand('no-such-producer', 1); // not piped: never sent
+    await sleep(300);
+    assert.deepEqual(ab().outgoingPipes(), [producerId]);
+  });
+
+  it('closes the filter with the pipe: no tap transports left on A when B stops watching', async () => {
+    const router = a.rooms().get(ROOM as never)!.router;
+    const tapsOf = async () => (await router.dump()).transportIds.length;
+    const withPipe = await tapsOf();
+    const events: [string, number][] = [];
+    ab().on('remoteDemand', (id, layers) => events.push([id, layers]));
+    viewer.close();
+    await eventually(() => ab().outgoingPipes().length === 0, 'the pipe closes after the grace', 5000);
+    await eventually(async () => (await tapsOf()) === withPipe - 2, 'both tap transports are gone');
+    assert.equal(ab().remoteDemand(producerId), undefined);
+    assert.deepEqual(events.at(-1), [producerId, 0], 'the coordinator is told the demand is gone');
+  });
+});
