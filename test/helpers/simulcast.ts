@@ -101,12 +101,15 @@ export async function startSimulcastSender(target: { ip: string; port: number },
   const reports = setInterval(() => {
     for (const s of state) send(senderReport(s.ssrc, s.rtp.timestamp, s.sentPackets, s.sentBytes));
   }, 1000);
+  let stopped = false;
   return {
     /** RTP bytes (headers included) and packets sent on a layer so far. */
     sent: (layer: number) => ({ bytes: state[layer]!.sentBytes, packets: state[layer]!.sentPackets }),
     /** PLIs and FIRs received for a layer's SSRC so far. */
     keyframeRequests: (layer: number) => state[layer]!.keyframeRequests,
     stop(): void {
+      if (stopped) return;
+      stopped = true;
       clearInterval(frames);
       clearInterval(reports);
       sock.close();
