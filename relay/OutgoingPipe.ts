@@ -62,7 +62,14 @@ export class OutgoingPipe extends EnhancedEventEmitter<OutgoingPipeEvents> {
   #closed = false;
 
   static async open(o: OutgoingPipeOptions): Promise<OutgoingPipe> {
-    const filter = LayerFilter.applies(o.producer) ? await LayerFilter.create({ router: o.router, producer: o.producer, listenIp: o.listenIp, log: o.log }) : undefined;
+    let filter: LayerFilter | undefined;
+    if (LayerFilter.applies(o.producer)) {
+      // Without a filter the pipe still works, carrying every layer: better than no pipe.
+      filter = await LayerFilter.create({ router: o.router, producer: o.producer, listenIp: o.listenIp, log: o.log }).catch((err: Error) => {
+        if (!o.producer.closed) o.log.warn({ err: err.message, producer: o.producer.id }, 'no layer filter: every layer crosses');
+        return undefined;
+      });
+    }
     try {
       const consumer = await o.transport.consume({ producerId: filter?.producer.id ?? o.producer.id, appData: { pipeOf: o.producer.id } });
       return new OutgoingPipe(o, consumer, filter);

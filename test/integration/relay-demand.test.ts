@@ -4,7 +4,8 @@ import type { types } from 'mediasoup';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { eventually, joinRoom, sleep, startNodePair, type NodePair } from '../helpers/node.js';
 import { simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
-import type { SignalClient } from '../helpers/SignalClient.js';
+import { tapCapabilities } from '../../relay/LayerFilter.js';
+import { SignalClient } from '../helpers/SignalClient.js';
 
 // Demand is what crosses (issue #12 item 4): the node that receives a pipe tells the origin
 // which simulcast layers its watchers need (a bitmask per producer, link.setDemand); the
@@ -35,8 +36,10 @@ describe('relay demand: only the layers the far node needs cross, none when it n
   };
 
   /** kbit/s over WINDOW_MS: crossing A -> B, sent by the publisher on layer 0, received by the watcher, A's worker CPU %. */
-  async function measure(): Promise<{ crossing: number; layer0: number; watcher: number; cpuPct: number }> {
+  async function measure(): Promise<{ crossing: number; layer0: number; sent: number; watcher: number; cpuPct: number }> {
     const l0 = sender.sent(0).bytes;
+    const all = () => [0, 1, 2].reduce((n, l) => n + sender.sent(l).bytes, 0);
+    const sent = all();
     const out = (await ab().stats()).bytesOut;
     const got = sink.counts().bytes;
     const cpu = await cpuMs();
@@ -47,9 +50,27 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     return {
       crossing: kbps((await ab().stats()).bytesOut - out),
       layer0: kbps(sender.sent(0).bytes - l0),
+      sent: kbps(all() - sent),
       watcher: kbps(sink.counts().bytes - got),
       cpuPct: Math.round(((await cpuMs()) - cpu) / ms * 1000) / 10,
     };
+  }
+
+  /**
+   * A watcher on a plain transport, joined without bandwidth-estimation extensions: its sink
+   * sends no feedback, so with them the far consumer would be held to the initial estimate
+   * and could never reach the top layer.
+   */
+  async function plainWatcher(node: RegionNode, name: string) {
+    const client = await SignalClient.connect(node.wsUrl);
+    clients.push(client);
+    const caps = await client.request('getRouterRtpCapabilities');
+    const join = await client.request('join', { room: ROOM, displayName: name, rtpCapabilities: tapCapabilities(caps) });
+    const s = await startVp8Sink();
+    stops.push(s.close);
+    const recv = await client.request('createPlainTransport', { direction: 'recv' });
+    await client.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: s.port });
+    return { client, join, sink: s };
   }
 
   before(async () => {
@@ -65,13 +86,9 @@ describe('relay demand: only the layers the far node needs cross, none when it n
 
     // Someone who watches nothing keeps the room (and the link) on B when the viewer leaves.
     clients.push((await joinRoom(b, ROOM, 'Bystander')).client);
-    const v = await joinRoom(b, ROOM, 'Viewer');
+    const v = await plainWatcher(b, 'Viewer');
     viewer = v.client;
-    clients.push(viewer);
-    sink = await startVp8Sink();
-    stops.push(sink.close);
-    const recv = await viewer.request('createPlainTransport', { direction: 'recv' });
-    await viewer.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: sink.port });
+    sink = v.sink;
     const nc = await viewer.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
     consumerId = nc.data.consumerId;
     await viewer.request('resumeConsumer', { consumerId });
@@ -103,6 +120,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher reaches layer 2', 15_000);
     const full = await measure();
     rows.fullCrossingKbps = full.crossing;
+    rows.fullSentKbps = full.sent;
     rows.fullWatcherKbps = full.watcher;
     rows.fullCpuPct = full.cpuPct;
 
@@ -191,5 +209,15 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     await eventually(async () => (await tapsOf()) === withPipe - 2, 'both tap transports are gone');
     assert.equal(ab().remoteDemand(producerId), undefined);
     assert.deepEqual(events.at(-1), [producerId, 0], 'the coordinator is told the demand is gone');
+  });
+
+  it('tells a new pipe the demand the far node already has, as soon as it is offered', async () => {
+    ba().setDemand(producerId, 0b001); // no pipe now: kept, not sent
+    const events: [string, number][] = [];
+    ab().on('remoteDemand', (id, layers) => id === producerId && events.push([id, layers]));
+    const again = await plainWatcher(b, 'Again');
+    await again.client.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    await eventually(() => events.length >= 2, 'A hears of the new pipe and of its demand');
+    assert.deepEqual(events.slice(0, 2), [[producerId, 0b111], [producerId, 0b001]], 'everything until told, then what B had asked for');
   });
 });
