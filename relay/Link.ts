@@ -64,9 +64,11 @@ export interface LinkStats {
 /**
  * One remote node's share of one room: a PipeTransport pair (ours here, theirs there, SRTP),
  * the gRPC stream that carries the room's events, the remote peers and producers, the pipe
- * producers that bring remote media here (incoming, counted by how many local consumers use
- * them) and the pipe consumers that send local media there (outgoing). A producer crosses the
- * link at most once, whatever the number of watchers on the far side.
+ * producers that bring remote media here (IncomingPipes, counted by how many local consumers
+ * use them) and the pipes that send local media there (OutgoingPipe). A producer crosses the
+ * link at most once, whatever the number of watchers on the far side, and only as much of it
+ * as they need: each side tells the other its watchers' demand (a layer mask per producer);
+ * the origin pauses a pipe nobody watches and filters a simulcast pipe to the layers asked for.
  */
 export class Link extends EnhancedEventEmitter<LinkEvents> {
   readonly remoteNode: NodeId;

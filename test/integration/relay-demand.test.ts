@@ -136,6 +136,16 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     assert.ok(low.watcher > 0, 'the far watcher still receives');
     assert.ok(low.crossing < 0.25 * full.crossing, `layer 0 alone (${low.crossing}) is far below everything (${full.crossing})`);
     assert.ok(low.crossing <= 1.3 * low.layer0, `crossing ${low.crossing} kbit/s is within 1.3 x layer 0 (${low.layer0} kbit/s)`);
+
+    // The top layer alone: layer 0 crosses with it as the floor (see forwardedLayers).
+    await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
+    ba().setDemand(producerId, 0b100);
+    await eventually(() => ab().remoteDemand(producerId) === 0b100, 'A applies 0b100');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher is back on layer 2', 15_000);
+    await sleep(500);
+    const top = await measure();
+    Object.assign(rows, { topCrossingKbps: top.crossing, topWatcherKbps: top.watcher });
+    assert.ok(top.crossing < full.crossing, `layers 2 and 0 (${top.crossing}) cross less than all three (${full.crossing})`);
   });
 
   it('sends nothing across for demand 0, and resumes with a key frame for the far watcher', async () => {
