@@ -1,46 +1,38 @@
 import { errors as msErrors, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
-import { InvalidStateError, RoomFullError } from '../core/errors.js';
-import type { PeerId, RoomId } from '../core/ids.js';
+import { InvalidStateError, NotFoundError, RoomFullError } from '../core/errors.js';
+import type { NodeId, PeerId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { NotificationName, Notifications } from '../core/protocol.js';
+import type { NotificationName, Notifications, PeerInfo } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
-import type { Peer } from './Peer.js';
+import { layerHeights } from './demandPolicy.js';
+import { RoomDemand } from './RoomDemand.js';
+import type { Peer, PeerTransportAppData, TransportDirection } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 import type { Cascade } from '../relay/Cascade.js';
+import type { ConsumerAppData, ProducerAppData } from './mediaAppData.js';
+import { makeRoomCascade, producerInfo, relayRttWorthTelling, type RelaySettings } from './RoomCascade.js';
 import type { Link } from '../relay/Link.js';
-import type { PeerInfo } from '../core/protocol.js';
 
 export type RoomEvents = {
   /** Internal: the room closed itself (last peer left, or its worker died); the owner drops it. */
   '@close': [reason: string];
 };
 
-export interface ProducerAppData extends types.AppData {
-  peerId: PeerId;
-  source: string;
-  /** Set on pipe producers: the node the media comes from. */
-  remoteNode?: string;
+/** How this node makes transports (media.* config and the advertised address). */
+export interface TransportOptions {
+  initialAvailableOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+  listenIp: string;
+  announcedAddress: string;
 }
 
-/** What a consumer keeps about its producer's path (set on consumers of pipe producers only). */
-export interface ConsumerAppData extends types.AppData {
-  peerId: PeerId;
-  /** The relay link the media crosses, and the RTT last told to the client for it. */
-  remoteNode?: string;
-  relayRttMs?: number;
-}
-
-/**
- * Whether a consumer's client should hear of a new relay RTT: the first measurement, or a change
- * of more than 10 ms and 20 %. The client sizes its jitter buffer from it only while it sees
- * repairs, to ~RTT plus a margin, so small drifts do not matter and are not worth a message.
- */
-export function relayRttWorthTelling(toldMs: number, nowMs: number): boolean {
-  if (nowMs <= 0) return false;
-  if (toldMs <= 0) return true;
-  const d = Math.abs(nowMs - toldMs);
-  return d > 10 && d > 0.2 * toldMs;
+export interface RoomOptions {
+  maxPeers: number;
+  /** rooms.lastN */
+  lastN: number;
+  /** How this room reaches the other nodes hosting it (its Cascade is made from these). */
+  relay: RelaySettings;
 }
 
 /**
@@ -56,35 +48,57 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #peers = new Map<PeerId, Peer>();
   readonly #log: Logger;
   readonly #maxPeers: number;
-  #cascade: Cascade | undefined;
+  /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
+  readonly #demand: RoomDemand;
+  /** The links to the other nodes hosting this room: made, fed and closed by this room only. */
+  readonly #cascade: Cascade;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
   #activeSpeaker: string | null = null;
 
-  private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, maxPeers: number) {
+  private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, o: RoomOptions) {
     super(log);
     this.id = id;
     this.#slot = slot;
     this.router = router;
     this.#speakers = speakers;
     this.#log = log;
-    this.#maxPeers = maxPeers;
+    this.#maxPeers = o.maxPeers;
+    this.#demand = new RoomDemand(
+      {
+        localPeerIds: () => this.#peers.keys(),
+        notify: (peerId, name, data) => this.#peers.get(peerId as PeerId)?.notify(name, data),
+        openLinks: () => this.#openLinks(),
+      },
+      o.lastN,
+      log,
+    );
+    this.#cascade = makeRoomCascade(
+      {
+        id,
+        router,
+        peers: () => this.#peers.values(),
+        activeSpeaker: () => this.#activeSpeaker,
+      },
+      o.relay,
+      log,
+    );
+    this.#cascade.on('link', (link) => this.#wireLink(link));
     slot.routers++;
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
       const peerId = (producer.appData as ProducerAppData).peerId;
-      this.#activeSpeaker = peerId;
-      this.broadcast('activeSpeaker', { peerId });
+      this.#spoke(peerId);
       for (const link of this.#openLinks()) link.announceActiveSpeaker(peerId);
     });
   }
 
-  static async create(id: RoomId, pool: WorkerPool, log: Logger, maxPeers: number): Promise<Room> {
+  static async create(id: RoomId, pool: WorkerPool, log: Logger, o: RoomOptions): Promise<Room> {
     const slot = pool.pick();
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId: id } });
     try {
       const speakers = await router.createActiveSpeakerObserver({ interval: 300 });
-      return new Room(id, slot, router, speakers, log.child({ room: id }), maxPeers);
+      return new Room(id, slot, router, speakers, log.child({ room: id }), o);
     } catch (err) {
       router.close();
       throw err;
@@ -117,6 +131,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const other of this.#peers.values()) other.notify('peerJoined', peer.info);
     for (const link of this.#openLinks()) link.announcePeerJoined(peer.info);
     this.#peers.set(peer.id, peer);
+    this.#demand.peerJoined(peer.id);
     this.#log.info({ peer: peer.id, peers: this.#peers.size }, 'peer joined');
   }
 
@@ -127,6 +142,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     peer.close();
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
     for (const link of this.#openLinks()) link.announcePeerLeft(peer.id);
+    this.#demand.peerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
     this.closeIfEmpty();
   }
@@ -147,7 +163,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         // The producer closed before the observer took it: nothing to observe.
       });
     }
-    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String((producer.appData as ProducerAppData).source), paused: producer.paused };
+    const info = producerInfo(owner, producer);
+    this.#demand.addLocalProducer(producer, owner.id, info.source);
     for (const link of this.#openLinks()) link.announceProducer(info);
     producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
     producer.observer.on('resume', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
@@ -164,14 +181,71 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
   }
 
-  setConsumerView(peer: Peer, consumerId: string, width: number, height: number): void {
-    void peer, consumerId, width, height;
-    throw new InvalidStateError('setConsumerView: not implemented yet');
+  // ---- what a peer's client wants of its consumers (ConsumerDemand applies it) ----
+
+  /** pauseConsumer / resumeConsumer: the client's own demand (a tile off screen, a hidden tab). */
+  setConsumerPaused(peer: Peer, consumerId: string, paused: boolean): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setClientPaused(d.get(peer.id, consumerId), paused);
   }
 
+  setConsumerLayer(peer: Peer, consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setLayer(d.get(peer.id, consumerId), spatialLayer, temporalLayer);
+  }
+
+  /** Adaptive stream: the size (device pixels) the consumer's video is drawn at. */
+  setConsumerView(peer: Peer, consumerId: string, width: number, height: number): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setView(d.get(peer.id, consumerId), width, height);
+  }
+
+  /** Last-N: the peer's pins (each must be in the room, on any node) and its page. */
   setView(peer: Peer, pinned: string[], page: string[]): void {
-    void peer, pinned, page;
-    throw new InvalidStateError('setView: not implemented yet');
+    const present = new Set(this.allPeers().map((p) => p.peerId));
+    const unknown = pinned.find((p) => !present.has(p));
+    if (unknown !== undefined) throw new NotFoundError(`pinned: no peer ${unknown.slice(0, 64)} in the room`);
+    this.#demand.setView(peer.id, pinned, page);
+  }
+
+  /** A WebRTC transport for `peer` on this room's router, through its worker's WebRtcServer. */
+  async createWebRtcTransport(peer: Peer, direction: TransportDirection, forceTcp: boolean, o: TransportOptions): Promise<types.WebRtcTransport<PeerTransportAppData>> {
+    const release = peer.reserveTransport(direction);
+    try {
+      const transport = await this.router.createWebRtcTransport<PeerTransportAppData>({
+        webRtcServer: this.#slot.webRtcServer,
+        enableUdp: !forceTcp,
+        enableTcp: true,
+        preferUdp: !forceTcp,
+        initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
+        iceConsentTimeout: 12,
+        appData: { direction },
+      });
+      if (o.maxIncomingBitrate && direction === 'send') await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
+      // After the last await: a peer that left during any of them closed its transports already,
+      // and would never close this one (addTransport closes it and refuses).
+      peer.addTransport(transport);
+      return transport;
+    } finally {
+      release();
+    }
+  }
+
+  /** A plain RTP transport (bots): a sending one learns its remote from the first packet. */
+  async createPlainTransport(peer: Peer, direction: TransportDirection, o: TransportOptions): Promise<types.PlainTransport<PeerTransportAppData>> {
+    const release = peer.reserveTransport(direction);
+    try {
+      const transport = await this.router.createPlainTransport<PeerTransportAppData>({
+        listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
+        rtcpMux: true,
+        comedia: direction === 'send',
+        appData: { direction },
+      });
+      peer.addTransport(transport);
+      return transport;
+    } finally {
+      release();
+    }
   }
 
   /** Every peer of the room, on this node and on the others. */
@@ -186,32 +260,50 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) link.announceChat(message);
   }
 
-  get cascade(): Cascade | undefined {
+  get cascade(): Cascade {
     return this.#cascade;
   }
 
-  /** Links this room to the other nodes hosting it; the room owns and closes the cascade. */
-  attachCascade(cascade: Cascade): void {
-    this.#cascade = cascade;
-    cascade.on('link', (link) => this.#wireLink(link));
+  /** Follows the registry's presence of this room from now on (once this node's own is in). */
+  startCascade(): void {
+    if (!this.#closed) this.#cascade.start();
   }
+
+  /** An authenticated incoming link stream from `remote` for this room. */
+  acceptLink(remote: NodeId, stream: Parameters<Cascade['accept']>[1]): void {
+    this.#cascade.accept(remote, stream);
+  }
+
 
   /** Links to tell about room events: up ones, and those still connecting (the remote side
    *  holds what follows Hello until its pipe is connected), so nothing said meanwhile is lost. */
   #openLinks(): Link[] {
-    return this.#cascade?.openLinks() ?? [];
+    return this.#cascade.openLinks();
+  }
+
+  #spoke(peerId: string): void {
+    this.#activeSpeaker = peerId;
+    this.broadcast('activeSpeaker', { peerId });
+    this.#demand.spoke(peerId);
   }
 
   #wireLink(link: Link): void {
-    link.on('remotePeerJoined', (info) => this.broadcast('peerJoined', info));
-    link.on('remotePeerLeft', (peerId) => this.broadcast('peerLeft', { peerId }));
+    link.on('remotePeerJoined', (info) => {
+      this.#demand.peerJoined(info.peerId);
+      this.broadcast('peerJoined', info);
+    });
+    link.on('remotePeerLeft', (peerId) => {
+      this.#demand.peerLeft(peerId);
+      this.broadcast('peerLeft', { peerId });
+    });
     link.on('remoteProducerAdded', (info) => {
       for (const peer of this.#peers.values()) this.#consumeRemote(peer, link, info.producerId);
+      if (info.kind === 'video') this.#demand.refresh();
     });
-    link.on('remoteActiveSpeaker', (peerId) => {
-      this.#activeSpeaker = peerId;
-      this.broadcast('activeSpeaker', { peerId });
-    });
+    link.on('remoteProducerClosed', () => this.#demand.refresh());
+    link.on('remoteDemand', (producerId) => this.#demand.remoteDemandChanged(producerId));
+    link.once('@close', () => this.#demand.remoteDemandChanged());
+    link.on('remoteActiveSpeaker', (peerId) => this.#spoke(peerId));
     link.on('remoteChat', (chat) => this.broadcast('chat', chat));
     link.on('rtt', (rttMs) => {
       for (const peer of this.#peers.values()) {
@@ -227,11 +319,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
   /** A remote producer for a local peer: piped here once, then consumed like a local one. */
   #consumeRemote(peer: Peer, link: Link, producerId: string): void {
-    if (!peer.recvTransport || peer.consuming.has(producerId)) return;
-    peer.consuming.add(producerId);
+    if (!peer.recvTransport || !peer.startConsuming(producerId)) return;
     link.pipe(producerId).then(
       (pipeProducer) => {
-        peer.consuming.delete(producerId); // #consume marks it again, synchronously
+        peer.cancelConsuming(producerId); // #consume marks it again, synchronously
         // Retained and released also when the peer left meanwhile: only a release starts the
         // pipe's grace period, so a pipe nobody released stayed open (media crossing to a
         // node where nobody watched) until its producer closed.
@@ -240,10 +331,11 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           link.release(producerId);
           return;
         }
+        this.#demand.addPipeProducer(pipeProducer, link);
         this.#consume(peer, pipeProducer, () => link.release(producerId), link);
       },
       (err: Error) => {
-        peer.consuming.delete(producerId);
+        peer.cancelConsuming(producerId);
         if (!link.closed) this.#log.warn({ err, producer: producerId, remote: link.remoteNode }, 'pipe failed');
       },
     );
@@ -259,11 +351,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       released = true;
       onGone?.();
     };
-    if (!transport || peer.consuming.has(producer.id) || producer.closed) return gone();
+    if (!transport || producer.closed || !peer.startConsuming(producer.id)) return gone();
     // No router.canConsume() first: consume() makes the same check (and clones and validates
     // the capabilities and parameters again); a join storm spent a tenth of a node's JS time on
     // the pair. A peer that cannot consume this producer is refused below, before any worker request.
-    peer.consuming.add(producer.id);
     transport
       .consume({
         producerId: producer.id,
@@ -278,17 +369,18 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           return;
         }
         const consumerId = consumer.id;
-        peer.consumers.set(consumerId, consumer);
-        consumer.observer.once('close', gone);
-        const forget = (): void => {
-          peer.consumers.delete(consumerId);
-          peer.consuming.delete(producer.id);
-        };
-        consumer.on('transportclose', forget);
-        consumer.on('producerclose', () => {
-          forget();
-          peer.notify('producerClosed', { producerId: producer.id, consumerId });
+        peer.addConsumer(consumer);
+        const source = String(owner.source ?? producer.kind);
+        this.#demand.track({
+          consumer,
+          producerId: producer.id,
+          watcher: peer.id,
+          publisher: owner.peerId,
+          source,
+          heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: producer.rtpParameters.encodings?.length ?? 1 }, () => ({}))),
         });
+        consumer.observer.once('close', gone);
+        consumer.on('producerclose', () => peer.notify('producerClosed', { producerId: producer.id, consumerId }));
         consumer.on('producerpause', () => peer.notify('producerPaused', { producerId: producer.id, consumerId }));
         consumer.on('producerresume', () => peer.notify('producerResumed', { producerId: producer.id, consumerId }));
         consumer.on('layerschange', (layers) =>
@@ -306,14 +398,14 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           rtpParameters: consumer.rtpParameters,
           type: consumer.type,
           producerPaused: consumer.producerPaused,
-          source: String(owner.source ?? producer.kind),
+          source,
           // Read now, not at consume(): the link may have measured meanwhile (0: not yet; a
           // consumerRelayRtt follows the first measurement).
           ...(link ? { relayRttMs: ((consumer.appData as ConsumerAppData).relayRttMs = link.rttMs) } : {}),
         });
       })
       .catch((err: Error) => {
-        peer.consuming.delete(producer.id);
+        peer.cancelConsuming(producer.id);
         gone();
         // A producer or transport that closed meanwhile is the usual cause: not an error; nor is
         // a peer whose capabilities cannot receive this producer (it simply does not get it).
@@ -347,7 +439,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       peer.close();
     }
     this.#peers.clear();
-    this.#cascade?.close();
+    this.#demand.close();
+    this.#cascade.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();
     this.#log.info({ reason }, 'room closed');

@@ -135,7 +135,7 @@ export class IncomingPipes {
         kind: offer.kind as types.MediaKind,
         rtpParameters,
         paused: offer.paused,
-        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.#o.remoteNode },
+        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.#o.remoteNode, layerHeights: info?.layerHeights ?? [] },
       })
       .then(
         (producer) => {

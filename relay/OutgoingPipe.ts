@@ -146,6 +146,14 @@ export class OutgoingPipe extends EnhancedEventEmitter<OutgoingPipeEvents> {
     this.safeEmit('@close');
   }
 
+  async #resume(): Promise<void> {
+    // mediasoup's pipe consumer asks for a key frame as it resumes; the far watcher's own
+    // request may have crossed while the pipe was paused (and been dropped there), so ask once
+    // more when media flows again (the publisher's producer folds requests made close together).
+    await this.consumer.resume();
+    if (this.consumer.kind === 'video') await this.consumer.requestKeyFrame();
+  }
+
   #apply(layers: number): void {
     if (this.#closed || layers === this.#demand) return;
     const was = this.#demand;
@@ -155,7 +163,7 @@ export class OutgoingPipe extends EnhancedEventEmitter<OutgoingPipeEvents> {
     this.#filter?.setLayers(forwardedLayers(layers));
     // Paused consumers are not demand: with none resumed there, nothing crosses at all.
     if (layers === 0 && was !== 0) this.consumer.pause().catch(() => undefined);
-    else if (layers !== 0 && was === 0) this.consumer.resume().catch(() => undefined); // mediasoup asks for a key frame on resume
+    else if (layers !== 0 && was === 0) this.#resume().catch(() => undefined);
     this.#o.onDemand(layers);
   }
 }

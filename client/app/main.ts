@@ -1,4 +1,5 @@
 import { RegionMap, type MapRegion } from './RegionMap.js';
+import { followLastN } from './lastN.js';
 import { OctomeshClient, type JoinOptions, type RouteDecision, type ChatMessage, type Layers, type PeerInfo, type ReconnectCause, type RemoteMedia } from '../sdk/OctomeshClient.js';
 
 // The web app: `/?room=R&name=N[&region=X][&token=T][&iceTransportPolicy=relay]` joins at once,
@@ -326,6 +327,8 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
       const tile = tileFor(m.peerId);
       tile.videoConsumerId = m.consumerId;
       tile.video.srcObject = new MediaStream([m.track]);
+      // Adaptive stream (#12): the tile's size picks the layer; off screen or hidden tab pauses it.
+      client.attachVideo(m.consumerId, tile.video);
       play(tile.video);
     } else {
       const audio = el('audio');
@@ -354,6 +357,8 @@ function startCall(room: string, displayName: string, extra: ExtraJoinOptions): 
     local.root.classList.toggle('speaking', peerId !== null && peerId === client.self?.peerId);
   });
   client.on('chat', (msg) => addChat(msg, msg.peerId === client.self?.peerId));
+
+  followLastN(client, { page: () => [...tiles.keys()], tiles: () => [...tiles].map(([id, t]) => [id, t.root]) }); // #12
   client.on('left', () => {
     setState('left');
     showView('left-view');

@@ -4,20 +4,17 @@ import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
 import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
-import { RelayJitter } from './RelayJitter.js';
-import { chooseByRtt } from './RttProbe.js';
+import { LocalTracks } from './LocalTracks.js';
+import { LastN } from './LastN.js';
+import { RemoteTracks, type MediaNotification } from './RemoteTracks.js';
+import { routeFor } from './route.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
-import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
-import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
+import { withoutAbsCaptureTime } from './support.js';
+import type { ClientEvents, DynacastState, PageView, ViewState, ClientState, JoinOptions, LocalMedia, ReconnectCause, RemoteMedia, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
 export type * from './types.js';
 
-const SIMULCAST: types.RtpEncodingParameters[] = [
-  { maxBitrate: 100_000, scaleResolutionDownBy: 4 },
-  { maxBitrate: 300_000, scaleResolutionDownBy: 2 },
-  { maxBitrate: 900_000 },
-];
 /**
  * The socket's heartbeat: a ping every 0.5 s, and a node silent for 2 s after a ping counts as
  * gone. Measured between hosts before: a node cut off from the network while its process ran was
@@ -37,14 +34,10 @@ const FATAL_CODES = new Set(['bad_request', 'unauthorized', 'unknown_method']);
  * request names it in `avoid`: no answer (client-side codes) or draining / full.
  */
 const AVOID_CODES = new Set(['timeout', 'disconnected', 'network', 'draining', 'room_full']);
-/** After this many rejoin attempts a pinned region is dropped, in case the region itself is down. */
-const REGION_PIN_ATTEMPTS = 2;
 const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 type IceSettings = Pick<types.TransportOptions, 'iceServers' | 'iceTransportPolicy'>;
-
-type MediaNotification = Exclude<Notification, { name: 'peerJoined' | 'activeSpeaker' | 'chat' | 'rejoin' }>;
 
 /** Everything tied to one WebSocket; a rejoin throws the whole session away. */
 interface Session {
@@ -52,7 +45,6 @@ interface Session {
   readonly device: Device;
   send: types.Transport | null;
   recv: types.Transport | null;
-  readonly producers: Partial<Record<Kind, types.Producer>>;
   /** newConsumer and friends wait on this, so none arrives before the recv transport exists. */
   readonly recvReady: Promise<void>;
   markRecvReady: () => void;
@@ -70,10 +62,9 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #self: SelfInfo | null = null;
   #activeSpeaker: string | null = null;
   readonly #peers = new Map<string, PeerInfo>();
-  readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
-  #local: LocalMedia = { audio: null, video: null };
-  #localPromise: Promise<LocalMedia> | null = null;
-  readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
+  readonly #tracks = new RemoteTracks((event, ...args) => this.emit(event, ...args));
+  readonly #localTracks = new LocalTracks((media) => this.emit('localMedia', media), () => this.#state !== 'left' && this.#state !== 'error');
+  readonly #lastN = new LastN();
   /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
   #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -81,32 +72,21 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #attemptNode: string | undefined;
   /** Node id -> when this page last failed on it; named to the router as `avoid` for a while. */
   readonly #failedAt = new Map<string, number>();
-  /** Lets relayed media wait for repairs across the relay while losses are seen. */
-  readonly #jitter = new RelayJitter((consumerId, targetMs) => {
-    const entry = this.#consumers.get(consumerId);
-    if (!entry) return;
-    entry.media.jitterBufferTargetMs = targetMs;
-    this.emit('consumerUpdated', entry.media);
-  });
 
   get state(): ClientState { return this.#state; }
   get self(): SelfInfo | null { return this.#self; }
   get activeSpeaker(): string | null { return this.#activeSpeaker; }
   get peers(): PeerInfo[] { return [...this.#peers.values()]; }
-  get consumers(): RemoteMedia[] { return [...this.#consumers.values()].map((c) => c.media); }
-  get localMedia(): LocalMedia { return { ...this.#local }; }
-  get micEnabled(): boolean { return this.#enabled.audio; }
-  get cameraEnabled(): boolean { return this.#enabled.video; }
+  get consumers(): RemoteMedia[] { return this.#tracks.list; }
+  /** Last-N: the peers whose video this client is forwarded; null: everyone's. */
+  get forwardedPeers(): string[] | null { return this.#lastN.forwarded; }
+  get localMedia(): LocalMedia { return this.#localTracks.media; }
+  get micEnabled(): boolean { return this.#localTracks.enabled('audio'); }
+  get cameraEnabled(): boolean { return this.#localTracks.enabled('video'); }
 
-  /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
-  getRecvStats(): Promise<RTCStatsReport | null> {
-    return this.#transportStats('recv');
-  }
-
-  /** WebRTC stats of the sending PeerConnection, or null while not connected. */
-  getSendStats(): Promise<RTCStatsReport | null> {
-    return this.#transportStats('send');
-  }
+  /** WebRTC stats of the receiving / sending PeerConnection, or null while not connected. */
+  getRecvStats(): Promise<RTCStatsReport | null> { return this.#transportStats('recv'); }
+  getSendStats(): Promise<RTCStatsReport | null> { return this.#transportStats('send'); }
 
   async #transportStats(direction: 'send' | 'recv'): Promise<RTCStatsReport | null> {
     const t = this.#session?.[direction];
@@ -121,7 +101,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#opts = { ...options };
     this.#attempts = 0;
     this.#setState('joining');
-    void this.#acquireLocal(); // the permission prompt overlaps the signaling round trips
+    void this.#localTracks.acquire(options.audio !== false, options.video !== false); // the prompt overlaps the signaling round trips
     try {
       return await this.#connect();
     } catch (err) {
@@ -139,18 +119,16 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     clearTimeout(this.#retryTimer);
     if (s && !s.sig.closed) await s.sig.request('leave', {}, LEAVE_TIMEOUT_MS).catch(() => undefined);
     this.#teardown();
-    this.#stopLocal();
+    this.#localTracks.stop();
     this.emit('left');
   }
 
   setMicEnabled(enabled: boolean): Promise<void> {
-    this.#enabled.audio = enabled;
-    return this.#applyEnabled('audio');
+    return this.#localTracks.setEnabled('audio', enabled);
   }
 
   setCameraEnabled(enabled: boolean): Promise<void> {
-    this.#enabled.video = enabled;
-    return this.#applyEnabled('video');
+    return this.#localTracks.setEnabled('video', enabled);
   }
 
   async sendChat(text: string): Promise<void> {
@@ -167,12 +145,51 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     await s.sig.request('setConsumerPreferredLayers', { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
   }
 
+  /**
+   * Adaptive stream: the video of `consumerId` is drawn in `element`. From now on its size (in
+   * device pixels) picks the layer the server sends, and it is paused on the server while the
+   * element is off screen, not laid out, or in a hidden tab. Call it while handling 'consumer'
+   * (before that event returns, the consumer is not resumed, so a tile off screen never starts).
+   */
+  attachVideo(consumerId: string, element: HTMLElement): void {
+    this.#tracks.attachVideo(consumerId, element);
+  }
+
+  /** Nobody draws this video any more: paused on the server until attached again. */
+  detachVideo(consumerId: string): void {
+    this.#tracks.detachVideo(consumerId);
+  }
+
+  /** What adaptive stream told the server about a consumer and what its tile wants (for tests and debugging). */
+  viewState(consumerId: string): ViewState | null {
+    return this.#tracks.viewState(consumerId);
+  }
+
+  /**
+   * Last-N: the peers this client pins and those on its current page of the grid; the node
+   * forwards their video whatever the speaker order. Kept across rejoins. TypeError beyond 9
+   * pins or 100 on a page.
+   */
+  setView(view: PageView): Promise<void> {
+    return this.#lastN.declare(view);
+  }
+
+  /** Whether this peer's video is forwarded to us (last-N); false means: show an avatar. */
+  isForwarded(peerId: string): boolean {
+    return this.#lastN.isForwarded(peerId);
+  }
+
+  /** Dynacast: the demand last heard for our camera and which of its encodings are on. */
+  dynacastState(): DynacastState | null {
+    return this.#localTracks.dynacastState();
+  }
+
   // ---- one connection attempt: route, socket, device, join, transports ----
 
   async #connect(): Promise<SelfInfo> {
     const opts = this.#opts!;
     this.#attemptNode = undefined;
-    const route = await this.#route(opts);
+    const route = await routeFor(opts, this.#attempts, nodesToAvoid(this.#failedAt, Date.now()), this.#state === 'joining');
     if (this.#state !== 'joining' && this.#state !== 'reconnecting') throw aborted();
     this.#attemptNode = route.nodeId || route.wsUrl;
     const sig = await Signaling.open(route.wsUrl);
@@ -183,7 +200,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     let markRecvReady = (): void => undefined;
     const recvReady = new Promise<void>((resolve) => { markRecvReady = resolve; });
     const s: Session = {
-      sig, device: new Device(), send: null, recv: null, producers: {}, recvReady, markRecvReady, chain: Promise.resolve(),
+      sig, device: new Device(), send: null, recv: null, recvReady, markRecvReady, chain: Promise.resolve(),
       nodeId: this.#attemptNode, healthyTimer: undefined,
     };
     this.#session = s;
@@ -204,9 +221,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       ...(opts.token ? { token: opts.token } : {}),
     });
     live();
-    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route };
+    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route, lastN: joined.lastN };
     s.nodeId = joined.nodeId;
+    this.#tracks.bind(sig);
+    this.#lastN.bind(sig);
     for (const peer of joined.peers) this.#addPeer(peer);
+    // The speaker who started before we came (possibly on another node): the room only announces changes.
+    this.#setActiveSpeaker(joined.activeSpeaker ?? null);
     // The node's TURN credentials are minted per join, so a rejoin also renews them.
     const ice: IceSettings = { iceServers: joined.iceServers, ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}) };
     await Promise.all([this.#createTransport(s, 'send', ice), this.#createTransport(s, 'recv', ice)]);
@@ -218,31 +239,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#setState('joined');
     this.emit('joined', this.#self);
     // Joined means "in the room and receiving"; a slow permission prompt must not hold that up.
-    void this.#produceAll(s);
+    if (s.send) void this.#localTracks.produceAll(s.send, (kind) => s.device.canProduce(kind));
     return this.#self;
-  }
-
-  /**
-   * The geo-router's node, or a clearly faster alternative. Only on the first join: on a rejoin
-   * the router's own answer is taken, so a probe that picked badly cannot keep a client out, and
-   * a pin (kept for the first REGION_PIN_ATTEMPTS rejoins) is never second-guessed.
-   */
-  async #route(opts: JoinOptions): Promise<RouteDecision> {
-    const pinned = this.#attempts <= REGION_PIN_ATTEMPTS ? opts.region : undefined;
-    // The nodes this page just failed on: the router skips them for this answer (only this one:
-    // a page cannot take a node away from anyone else), so a dead node that the registry still
-    // lists is not dialled again and again.
-    const avoid = nodesToAvoid(this.#failedAt, Date.now());
-    const route = await fetchRoute(opts, pinned, avoid);
-    const decision = (by: RouteDecision['by']): RouteDecision => ({
-      region: route.region, nodeId: route.nodeId, wsUrl: route.wsUrl, by, geoRegion: route.region, distanceKm: route.distanceKm, rttMs: {},
-    });
-    // The router lets a pin go when this page just failed on every node of the region.
-    if (pinned) return decision(route.region === pinned ? 'pinned' : 'geoip');
-    // Probing is for the first join: on a rejoin the node that was chosen may be the one that
-    // just died, and a probe of a host that is cut off waits out its whole budget.
-    if (opts.probeRtt === false || this.#state !== 'joining' || route.alternatives.length === 0) return decision('geoip');
-    return chooseByRtt(route);
   }
 
   async #createTransport(s: Session, direction: 'send' | 'recv', ice: IceSettings): Promise<void> {
@@ -266,67 +264,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       if (state === 'connected') this.#armHealthy(s);
       else if (state === 'failed') this.#lost(s, `${direction} transport failed`, 'media');
     });
-    if (direction === 'send') {
-      t.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-        const source = appData['source'] as 'mic' | 'camera';
-        s.sig.request('produce', { transportId: t.id, kind, rtpParameters, source }).then(({ producerId }) => done({ id: producerId }), fail);
-      });
-    }
-  }
-
-  async #produceAll(s: Session): Promise<void> {
-    const local = await this.#acquireLocal();
-    for (const kind of ['audio', 'video'] as const) {
-      const track = local[kind];
-      if (!track || track.readyState === 'ended' || this.#session !== s || !s.send || !s.device.canProduce(kind)) continue;
-      try {
-        // stopTracks: false keeps the camera and mic alive across rejoins (no second prompt).
-        const producer = await s.send.produce({
-          track,
-          stopTracks: false,
-          appData: { source: kind === 'audio' ? 'mic' : 'camera' },
-          ...(kind === 'video' ? { encodings: SIMULCAST } : {}),
-        });
-        if (this.#session !== s) {
-          producer.close();
-          return;
-        }
-        s.producers[kind] = producer;
-        // A disabled track makes a producer that is paused locally but not on the server.
-        if (!this.#enabled[kind]) await this.#applyEnabled(kind, true);
-      } catch (err) {
-        if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
-      }
-    }
-  }
-
-  #acquireLocal(): Promise<LocalMedia> {
-    this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false).then((media) => {
-      if (this.#state === 'left' || this.#state === 'error') {
-        media.audio?.stop();
-        media.video?.stop();
-        return { audio: null, video: null };
-      }
-      this.#local = media;
-      this.emit('localMedia', { ...media });
-      return media;
-    });
-    return this.#localPromise;
-  }
-
-  async #applyEnabled(kind: Kind, force = false): Promise<void> {
-    const want = this.#enabled[kind];
-    const s = this.#session;
-    const producer = s?.producers[kind];
-    if (!s || !producer || producer.closed) {
-      const track = this.#local[kind];
-      if (track) track.enabled = want; // the preview shows it; the next produce re-applies it
-      return;
-    }
-    if (producer.paused !== want && !force) return;
-    if (want) producer.resume();
-    else producer.pause();
-    await s.sig.request(want ? 'resumeProducer' : 'pauseProducer', { producerId: producer.id });
+    if (direction === 'send') this.#localTracks.bind(s.sig, t);
   }
 
   // ---- notifications ----
@@ -338,14 +276,19 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         this.#addPeer(n.data);
         return;
       case 'activeSpeaker':
-        this.#activeSpeaker = n.data.peerId;
-        this.emit('activeSpeaker', n.data.peerId);
+        this.#setActiveSpeaker(n.data.peerId);
         return;
       case 'chat':
         if (n.data.peerId !== this.#self?.peerId) this.emit('chat', n.data);
         return;
       case 'rejoin':
         this.#lost(s, `server asked to rejoin: ${n.data.reason}`, 'server');
+        return;
+      case 'forwardedPeers':
+        if (this.#lastN.setForwarded(n.data.peerIds)) this.emit('forwardedPeersChanged', this.#lastN.forwarded);
+        return;
+      case 'producerDemand':
+        this.#localTracks.setDemand(n.data.producerId, n.data.maxSpatialLayer);
         return;
       default:
         s.chain = s.chain
@@ -355,76 +298,30 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     }
   }
 
-  async #onMediaNotification(s: Session, n: MediaNotification): Promise<void> {
+  async #onMediaNotification(s: Session, n: MediaNotification | Extract<Notification, { name: 'peerLeft' }>): Promise<void> {
     if (this.#session !== s) return;
-    switch (n.name) {
-      case 'newConsumer': {
-        const d = n.data;
-        const consumer = await s.recv!.consume({ id: d.consumerId, producerId: d.producerId, kind: d.kind, rtpParameters: d.rtpParameters as types.RtpParameters });
-        if (this.#session !== s) return; // the transport closed and took the consumer with it
-        const media: RemoteMedia = {
-          consumerId: d.consumerId, producerId: d.producerId, peerId: d.peerId, kind: d.kind, source: d.source,
-          track: consumer.track, producerPaused: d.producerPaused, currentLayers: null,
-          relayRttMs: d.relayRttMs ?? null, jitterBufferTargetMs: null,
-        };
-        this.#consumers.set(d.consumerId, { media, consumer });
-        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs, this.#jitterPolicy());
-        this.emit('consumer', media);
-        // Server-side consumers start paused so no keyframe is lost before the track is attached.
-        s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {
-          if (this.#session === s) console.warn('octomesh: resumeConsumer failed', err);
-        });
-        return;
-      }
-      case 'producerClosed':
-        this.#closeConsumer(n.data.consumerId);
-        return;
-      case 'producerPaused':
-      case 'producerResumed': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        entry.media.producerPaused = n.name === 'producerPaused';
-        this.emit('consumerUpdated', entry.media);
-        return;
-      }
-      case 'consumerRelayRtt': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        entry.media.relayRttMs = n.data.relayRttMs;
-        this.#jitter.setRelayRtt(n.data.consumerId, n.data.relayRttMs);
-        return;
-      }
-      case 'consumerLayersChanged': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        const { spatialLayer, temporalLayer } = n.data;
-        entry.media.currentLayers = spatialLayer === null ? null : { spatialLayer, temporalLayer };
-        this.emit('consumerUpdated', entry.media);
-        return;
-      }
-      case 'peerLeft': {
-        for (const { media } of [...this.#consumers.values()]) if (media.peerId === n.data.peerId) this.#closeConsumer(media.consumerId);
-        const peer = this.#peers.get(n.data.peerId);
-        this.#peers.delete(n.data.peerId);
-        if (peer) this.emit('peerLeft', peer);
-        return;
-      }
+    if (n.name !== 'peerLeft') {
+      const jitter = this.#opts?.relayJitter === false ? null : this.#jitterPolicy();
+      await this.#tracks.handle(s.recv!, n, jitter, () => this.#session === s);
+      return;
     }
+    // After the peer's consumers (in order behind them), so its tile goes with its media.
+    this.#tracks.closePeer(n.data.peerId);
+    const peer = this.#peers.get(n.data.peerId);
+    this.#peers.delete(n.data.peerId);
+    if (peer) this.emit('peerLeft', peer);
+  }
+
+  #setActiveSpeaker(peerId: string | null): void {
+    if (peerId === this.#activeSpeaker) return;
+    this.#activeSpeaker = peerId;
+    this.emit('activeSpeaker', peerId);
   }
 
   #addPeer(peer: PeerInfo): void {
     if (peer.peerId === this.#self?.peerId) return;
     this.#peers.set(peer.peerId, peer);
     this.emit('peerJoined', peer);
-  }
-
-  #closeConsumer(consumerId: string): void {
-    const entry = this.#consumers.get(consumerId);
-    if (!entry) return;
-    this.#consumers.delete(consumerId);
-    this.#jitter.remove(consumerId);
-    entry.consumer.close();
-    this.emit('consumerClosed', entry.media);
   }
 
   // ---- losing a session and getting back ----
@@ -510,33 +407,22 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       s.send?.close();
       s.recv?.close();
     }
-    const consumers = [...this.#consumers.values()];
     const peers = [...this.#peers.values()];
-    this.#jitter.clear();
-    this.#consumers.clear();
+    this.#localTracks.sessionEnded();
     this.#peers.clear();
     this.#self = null;
-    for (const { media } of consumers) this.emit('consumerClosed', media);
+    this.#tracks.clear();
     for (const peer of peers) this.emit('peerLeft', peer);
-    if (this.#activeSpeaker !== null) {
-      this.#activeSpeaker = null;
-      this.emit('activeSpeaker', null);
-    }
+    this.#setActiveSpeaker(null);
+    if (this.#lastN.sessionEnded()) this.emit('forwardedPeersChanged', null);
   }
 
   /** Gives up: no call, so the camera light goes off too. */
   #fail(error: Error): void {
     this.#teardown();
-    this.#stopLocal();
+    this.#localTracks.stop();
     this.#setState('error');
     this.emit('error', error);
-  }
-
-  #stopLocal(): void {
-    this.#local.audio?.stop();
-    this.#local.video?.stop();
-    this.#local = { audio: null, video: null };
-    this.#localPromise = null;
   }
 
   #jitterPolicy(): JitterPolicy {

@@ -27,6 +27,8 @@ export async function fetchRoute(opts: JoinOptions, region: string | undefined, 
   } finally {
     clearTimeout(timer);
   }
+  // No geo-router here: the page came from a region node itself, which takes the join.
+  if (res.status === 404) return { ...toTarget({ wsUrl: new URL('/ws', url).href }, url)!, alternatives: [] };
   const b = (body ?? {}) as { wsUrl?: unknown; alternatives?: unknown; error?: { code?: string; message?: string } | string };
   const chosen = res.ok ? toTarget(b, url) : undefined;
   if (!chosen) {
@@ -81,4 +83,10 @@ export async function getLocalMedia(audio: boolean, video: boolean): Promise<Loc
   const a = audio ? await one({ audio: true }) : none;
   const v = video ? await one({ video: videoConstraints }) : none;
   return { audio: a.audio, video: v.video };
+}
+
+/** The camera's capture height (px), the top simulcast layer's, for produce's videoHeight; undefined when the browser does not say. */
+export function captureHeight(track: MediaStreamTrack): number | undefined {
+  const h = track.getSettings().height;
+  return typeof h === 'number' && h >= 16 && h <= 4320 ? Math.round(h) : undefined;
 }
