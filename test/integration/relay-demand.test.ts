@@ -25,6 +25,9 @@ describe('relay demand: only the layers the far node needs cross, none when it n
   let sink: Awaited<ReturnType<typeof startVp8Sink>>;
   let viewer: SignalClient;
   let consumerId: string;
+  /** A second watcher on B, so that B's room asks for all three layers (see demandMask). */
+  let second: SignalClient;
+  let secondId: string;
   let farConsumer: types.Consumer;
   const rows: Record<string, number> = {};
 
@@ -93,6 +96,9 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     consumerId = nc.data.consumerId;
     await viewer.request('resumeConsumer', { consumerId });
     farConsumer = b.rooms().get(ROOM as never)!.peers.get(v.join.peerId)!.consumers.get(consumerId)!;
+    second = (await plainWatcher(b, 'Second')).client;
+    secondId = (await second.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000)).data.consumerId;
+    await second.request('resumeConsumer', { consumerId: secondId });
   });
 
   after(() => {
@@ -114,19 +120,20 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     assert.equal((await ab().pipeTransport!.dump()).consumerIds.length, 1, 'one pipe consumer on A for B');
   });
 
+  // B's room computes its demand from its watchers, as it would for browsers: each resumed
+  // watcher's layer plus layer 0 (region-node/demandPolicy.ts), nothing when all are paused.
   it('forwards all three layers for 0b111 and only layer 0 for 0b001, at about the layer\'s bitrate', async (t) => {
-    ba().setDemand(producerId, 0b111);
-    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'A applies 0b111');
+    await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 1 });
+    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'B asks for 0b111 (watchers on layers 2 and 1)');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher reaches layer 2', 15_000);
     const full = await measure();
     rows.fullCrossingKbps = full.crossing;
     rows.fullSentKbps = full.sent;
-    rows.fullWatcherKbps = full.watcher;
     rows.fullCpuPct = full.cpuPct;
 
     await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 });
-    ba().setDemand(producerId, 0b001);
-    await eventually(() => ab().remoteDemand(producerId) === 0b001, 'A applies 0b001');
+    await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 0 });
+    await eventually(() => ab().remoteDemand(producerId) === 0b001, 'B asks for 0b001 (both watchers on layer 0)');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 0, 'the far watcher is on layer 0', 10_000);
     await sleep(500); // what was in flight
     const low = await measure();
@@ -137,10 +144,10 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     assert.ok(low.crossing < 0.25 * full.crossing, `layer 0 alone (${low.crossing}) is far below everything (${full.crossing})`);
     assert.ok(low.crossing <= 1.3 * low.layer0, `crossing ${low.crossing} kbit/s is within 1.3 x layer 0 (${low.layer0} kbit/s)`);
 
-    // The top layer alone: layer 0 crosses with it as the floor (see forwardedLayers).
+    // One watcher on the top layer, the other paused: layers 2 and 0 (the floor) cross.
+    await second.request('pauseConsumer', { consumerId: secondId });
     await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
-    ba().setDemand(producerId, 0b100);
-    await eventually(() => ab().remoteDemand(producerId) === 0b100, 'A applies 0b100');
+    await eventually(() => ab().remoteDemand(producerId) === 0b101, 'B asks for 0b101');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher is back on layer 2', 15_000);
     await sleep(500);
     const top = await measure();
@@ -150,8 +157,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
 
   it('sends nothing across for demand 0, and resumes with a key frame for the far watcher', async () => {
     await viewer.request('pauseConsumer', { consumerId });
-    ba().setDemand(producerId, 0);
-    await eventually(() => ab().remoteDemand(producerId) === 0, 'A applies 0');
+    await eventually(() => ab().remoteDemand(producerId) === 0, 'B asks for nothing (both watchers paused)');
     await sleep(300); // what was in flight
     const before = (await ab().stats()).packetsOut;
     const none = await measure();
@@ -160,20 +166,21 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     assert.equal((await ab().stats()).packetsOut, before, 'no packet crossed while nothing was demanded');
 
     const keyframes = sink.counts().keyframes;
-    const requests = sender.keyframeRequests(0);
+    const requests = sender.keyframeRequests(0) + sender.keyframeRequests(2);
     await viewer.request('resumeConsumer', { consumerId });
-    ba().setDemand(producerId, 0b001);
+    await eventually(() => ab().remoteDemand(producerId) === 0b101, 'B asks for layers 2 and 0 again');
     await eventually(async () => (await ab().stats()).packetsOut > before, 'packets cross again');
-    await eventually(() => sender.keyframeRequests(0) > requests, 'the publisher is asked for a layer-0 key frame');
+    await eventually(() => sender.keyframeRequests(0) + sender.keyframeRequests(2) > requests, 'the publisher is asked for key frames');
     await eventually(() => sink.counts().keyframes > keyframes, 'the far watcher gets a key frame');
   });
 
   it('carries a far watcher\'s key-frame request through the filter to the publisher', async () => {
     await sleep(1500); // mediasoup's key-frame request managers are idle again
-    const requests = sender.keyframeRequests(0);
+    const layer = farConsumer.currentLayers?.spatialLayer ?? 0;
+    const requests = sender.keyframeRequests(layer);
     const keyframes = sink.counts().keyframes;
     await farConsumer.requestKeyFrame();
-    await eventually(() => sender.keyframeRequests(0) > requests, 'the request reaches the publisher as PLI/FIR for layer 0');
+    await eventually(() => sender.keyframeRequests(layer) > requests, `the request reaches the publisher as PLI/FIR for layer ${layer}`);
     await eventually(() => sink.counts().keyframes > keyframes, 'and its key frame reaches the far watcher');
   });
 
@@ -215,6 +222,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     const events: [string, number][] = [];
     ab().on('remoteDemand', (id, layers) => events.push([id, layers]));
     viewer.close();
+    second.close();
     await eventually(() => ab().outgoingPipes().length === 0, 'the pipe closes after the grace', 5000);
     await eventually(async () => (await tapsOf()) === withPipe - 2, 'both tap transports are gone');
     assert.equal(ab().remoteDemand(producerId), undefined);
