@@ -7,6 +7,7 @@ import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
 import { RelayJitter } from './RelayJitter.js';
 import { chooseByRtt } from './RttProbe.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
+import { captureScreen, SCREEN_ENCODINGS } from './screenShare.js';
 import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
 import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
 
@@ -52,7 +53,7 @@ interface Session {
   readonly device: Device;
   send: types.Transport | null;
   recv: types.Transport | null;
-  readonly producers: Partial<Record<Kind, types.Producer>>;
+  readonly producers: Partial<Record<Kind | 'screen', types.Producer>>;
   /** newConsumer and friends wait on this, so none arrives before the recv transport exists. */
   readonly recvReady: Promise<void>;
   markRecvReady: () => void;
@@ -73,6 +74,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
   #local: LocalMedia = { audio: null, video: null };
   #localPromise: Promise<LocalMedia> | null = null;
+  /** The screen being shared (it outlives a rejoin, like the camera), or null. */
+  #screen: MediaStreamTrack | null = null;
   readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
   /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
   #attempts = 0;
@@ -97,6 +100,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   get localMedia(): LocalMedia { return { ...this.#local }; }
   get micEnabled(): boolean { return this.#enabled.audio; }
   get cameraEnabled(): boolean { return this.#enabled.video; }
+  get screenShare(): MediaStreamTrack | null { return this.#screen; }
 
   /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
   getRecvStats(): Promise<RTCStatsReport | null> {
@@ -160,6 +164,54 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     await s.sig.request('chat', { text: trimmed });
     const self = this.#self;
     if (self && this.#opts) this.emit('chat', { peerId: self.peerId, displayName: this.#opts.displayName, text: trimmed, ts: Date.now() });
+  }
+
+  /**
+   * Shares a screen, window or tab (the browser asks which) as a producer of source 'screen'.
+   * Ending the capture from the browser's own "Stop sharing" bar stops it for everyone.
+   */
+  async startScreenShare(): Promise<MediaStreamTrack> {
+    const s = this.#joinedSession();
+    if (this.#screen) return this.#screen;
+    const track = await captureScreen();
+    if (this.#session !== s || this.#screen) {
+      track.stop();
+      throw aborted();
+    }
+    this.#screen = track;
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.emit('screenShare', track);
+    await this.#produceScreen(s);
+    return track;
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const track = this.#screen;
+    if (!track) return;
+    this.#screen = null;
+    track.stop();
+    this.emit('screenShare', null);
+    const s = this.#session;
+    const producer = s?.producers.screen;
+    if (!s || !producer) return;
+    delete s.producers.screen;
+    await this.#closeProducer(s, producer);
+  }
+
+  async #produceScreen(s: Session): Promise<void> {
+    const track = this.#screen;
+    if (!track || track.readyState === 'ended' || !s.send || this.#session !== s || s.producers.screen) return;
+    const producer = await s.send.produce({
+      track, stopTracks: false, encodings: SCREEN_ENCODINGS, appData: { source: 'screen', videoHeight: track.getSettings().height },
+    });
+    // Stopped (or rejoined) while the produce was in flight.
+    if (this.#session !== s || this.#screen !== track) return this.#closeProducer(s, producer);
+    s.producers.screen = producer;
+  }
+
+  async #closeProducer(s: Session, producer: types.Producer): Promise<void> {
+    producer.close();
+    if (this.#session === s) await s.sig.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
   }
 
   async setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
@@ -268,8 +320,10 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     });
     if (direction === 'send') {
       t.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-        const source = appData['source'] as 'mic' | 'camera';
-        s.sig.request('produce', { transportId: t.id, kind, rtpParameters, source }).then(({ producerId }) => done({ id: producerId }), fail);
+        const source = appData['source'] as 'mic' | 'camera' | 'screen';
+        const height = appData['videoHeight'];
+        const videoHeight = typeof height === 'number' && height >= 16 ? { videoHeight: Math.min(Math.round(height), 4320) } : {};
+        s.sig.request('produce', { transportId: t.id, kind, rtpParameters, source, ...videoHeight }).then(({ producerId }) => done({ id: producerId }), fail);
       });
     }
   }
@@ -298,10 +352,11 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
       }
     }
+    await this.#produceScreen(s).catch((err: unknown) => { if (this.#session === s) console.warn('octomesh: cannot send the screen', err); });
   }
 
   #acquireLocal(): Promise<LocalMedia> {
-    this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false).then((media) => {
+    this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false, this.#opts ?? {}).then((media) => {
       if (this.#state === 'left' || this.#state === 'error') {
         media.audio?.stop();
         media.video?.stop();
@@ -533,6 +588,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   }
 
   #stopLocal(): void {
+    void this.stopScreenShare();
     this.#local.audio?.stop();
     this.#local.video?.stop();
     this.#local = { audio: null, video: null };
