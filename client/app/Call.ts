@@ -67,6 +67,18 @@ export function startCall(o: CallOptions): void {
   stage.add(local);
   const audios = new Map<string, HTMLAudioElement>();
   let activeSpeaker: string | null = null;
+  /** A screen share switched the grid to the speaker view: switch back when the last share ends. */
+  let autoSpeaker = false;
+  const screenStarted = (): void => {
+    if (stage.mode !== 'grid') return;
+    autoSpeaker = true;
+    stage.setMode('speaker'); // a screen is for reading: large
+  };
+  const screenEnded = (): void => {
+    if (!autoSpeaker || stage.tiles.some((t) => t.source === 'screen')) return;
+    autoSpeaker = false;
+    if (stage.mode === 'speaker') stage.setMode('grid');
+  };
 
   const peerName = (peerId: string): { name: string; region: string } => {
     const peer = client.peers.find((p) => p.peerId === peerId);
@@ -109,6 +121,7 @@ export function startCall(o: CallOptions): void {
       }).finally(render);
     },
     toggleLayout: () => {
+      autoSpeaker = false; // the person chose: leave it
       stage.toggleMode();
       render();
     },
@@ -152,9 +165,10 @@ export function startCall(o: CallOptions): void {
       tile.setName(o.name);
       tile.setTrack(track);
       stage.add(tile);
-      if (stage.mode === 'grid') stage.setMode('speaker'); // a screen is for reading: large
+      screenStarted();
     } else {
       removeTile(screenTileId(LOCAL));
+      screenEnded();
     }
     render();
   });
@@ -167,6 +181,7 @@ export function startCall(o: CallOptions): void {
   client.on('peerLeft', (peer) => {
     removeTile(cameraTileId(peer.peerId));
     removeTile(screenTileId(peer.peerId));
+    screenEnded();
   });
   client.on('consumer', (m) => {
     if (m.kind === 'video') {
@@ -175,7 +190,7 @@ export function startCall(o: CallOptions): void {
       dropVideo(tile);
       tile.setTrack(m.track, m.consumerId);
       onVideoTile(client, m.consumerId, tile.video);
-      if (screen && stage.mode === 'grid') stage.setMode('speaker');
+      if (screen) screenStarted();
       stage.schedule();
     } else {
       const audio = el('audio');
@@ -194,8 +209,12 @@ export function startCall(o: CallOptions): void {
       const id = m.source === 'screen' ? screenTileId(m.peerId) : cameraTileId(m.peerId);
       const tile = stage.tile(id);
       if (tile?.consumerId === m.consumerId) {
-        if (m.source === 'screen') removeTile(id);
-        else dropVideo(tile);
+        if (m.source === 'screen') {
+          removeTile(id);
+          screenEnded();
+        } else {
+          dropVideo(tile);
+        }
       }
     } else {
       stage.tile(cameraTileId(m.peerId))?.setMuted(true);

@@ -2,7 +2,7 @@ import { el, icon, ICONS, typingIn } from './dom.js';
 import type { LayoutMode } from './Stage/Layout.js';
 
 // The call's controls and their keyboard shortcuts (M: microphone, V: camera, L: layout), which
-// do nothing while the person types in a field (the chat).
+// do nothing while the person types in a field (the chat; Escape leaves it).
 
 export interface ToolbarActions {
   toggleMic(): void;
@@ -54,6 +54,8 @@ export class Toolbar {
     this.#toast.hidden = true;
     host.replaceChildren(this.#mic, this.#cam, this.#share, this.#layout, invite, this.#sound, leave, this.#toast);
     this.#onKey = (e) => {
+      // Escape leaves the chat field, so the shortcuts work again without reaching for the mouse.
+      if (e.key === 'Escape' && typingIn(e.target)) (e.target as HTMLElement).blur();
       if (e.ctrlKey || e.metaKey || e.altKey || e.repeat || typingIn(e.target)) return;
       const action = KEYS[e.key.toLowerCase()];
       if (!action) return;
