@@ -42,16 +42,7 @@ export function processCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out: ${what}`);
-}
+export { eventually, sleep } from '../core/wait.js';
 
 /** Measures a window: wall ms, worker CPU ms of each node, this process's CPU ms. */
 export async function cpuWindow(nodes: readonly RegionNode[], run: () => Promise<void>): Promise<{ wallMs: number; workerMs: number[]; processMs: number }> {

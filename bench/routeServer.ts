@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
-import { startClusterHttp, type ClusterView } from '../cli/clusterHttp.js';
+import { uWS } from '../core/uws.js';
+import { startClusterHttp } from '../geo-router/RouterHttp.js';
+import type { ClusterView } from '../geo-router/ClusterView.js';
 import { CLUSTER_NODES, DEFAULT_REGION } from '../cli/clusterSpec.js';
 import { createLogger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
@@ -8,7 +9,6 @@ import type { NodeRecord } from '../core/registry/Registry.js';
 // with the three local-cluster node records, and a bare uWS app answering fixed small JSON.
 // Sends {routePort, barePort} to the parent over IPC; exits when the parent disconnects.
 
-const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
 const nodes: NodeRecord[] = CLUSTER_NODES.map((s) => ({
   id: s.nodeId, region: s.region, latitude: s.latitude, longitude: s.longitude, wsUrl: `ws://127.0.0.1:${s.httpPort}/ws`,

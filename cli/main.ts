@@ -7,14 +7,14 @@ import { RoomName } from '../core/protocol.js';
 import { makeRoomToken, parseTtl } from './token.js';
 import { ENV_KEYS } from '../core/config.js';
 import { asRegionName } from '../core/ids.js';
-import { routingSettings, type RoutingSettings } from './routing.js';
+import { routingSettings, type RoutingSettings } from '../geo-router/routingSettings.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { ConsulRegistry } from '../core/registry/ConsulRegistry.js';
 import { IpcRegistry } from '../core/registry/IpcRegistry.js';
 import type { Registry } from '../core/registry/Registry.js';
 import { RegionNode } from '../region-node/RegionNode.js';
 import { CLUSTER_CHILD_DRAIN_MS } from './clusterSpec.js';
-import { GeoRouter } from './GeoRouter.js';
+import { GeoRouter } from '../geo-router/GeoRouter.js';
 import { LocalCluster } from './LocalCluster.js';
 import { WEB_APP_DIR } from './paths.js';
 

@@ -1,8 +1,8 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { ConfigError } from './errors.js';
+import { uWS } from './uws.js';
 import type { Logger } from './logger.js';
 import { certificateWarning, readTlsFiles, type HttpTlsFiles, type TlsCertificateInfo } from './tlsFiles.js';
 
@@ -15,8 +15,6 @@ import { certificateWarning, readTlsFiles, type HttpTlsFiles, type TlsCertificat
 // kept alive; only new connections see the new certificate. With port 0 the kernel refuses a
 // second listener on the ephemeral port: the reload says so and keeps the old certificate.
 
-// As in region-node/RegionNode.ts: require, so the native addon is what runs.
-const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
 
 /** How long a replaced listener keeps accepting beside the new one. */
 const RETIRE_AFTER_MS = 100;

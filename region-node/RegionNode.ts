@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { types } from 'mediasoup';
-import type { HttpResponse, WebSocket } from 'uWebSockets.js';
 import { advertisedAddresses, pageUrlFor, urlHost, type Advertised } from '../core/addresses.js';
-import { HttpListener, routeTable } from '../core/HttpListener.js';
 import { readTlsFiles } from '../core/tlsFiles.js';
 import type { Config } from '../core/config.js';
 import { workerCount } from '../core/config.js';
@@ -16,7 +13,8 @@ import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { registerNodeMetrics } from './NodeMetrics.js';
 import { Room } from './Room.js';
 import { Session, type SessionHost } from './Session.js';
-import { StaticFiles } from './StaticFiles.js';
+import { NodeHttp, type NodeHttpHost } from './NodeHttp.js';
+import { TransportTraffic } from './TransportTraffic.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
 import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
@@ -39,17 +37,6 @@ export interface RegionNodeDeps {
    * terminal's Ctrl-C reaches the workers too, and their exits from then on are expected.
    */
   stopping?: AbortSignal;
-}
-
-// uWebSockets.js ships as CommonJS with a native addon; load it through require so the
-// native binary (not the package's pure-JS fallback) is what runs.
-const uWS = createRequire(import.meta.url)('uWebSockets.js') as typeof import('uWebSockets.js');
-
-interface SocketData {
-  session: Session | undefined;
-  ip: string;
-  /** Set by open(): after close, a send on the uWS socket would throw. */
-  markClosed: () => void;
 }
 
 export interface HealthReport {
@@ -95,11 +82,9 @@ export class RegionNode implements SessionHost {
   readonly #pool: WorkerPool;
   readonly #rooms = new Map<RoomId, Promise<Room>>();
   readonly #openRooms = new Map<RoomId, Room>();
-  readonly #sockets = new Set<WebSocket<SocketData>>();
-  readonly #static: StaticFiles;
   readonly #capsRouterCaps: types.RtpCapabilities;
-  readonly #transfer = { foldedIn: 0, foldedOut: 0, live: new Map<string, { in: number; out: number }>() };
-  #http: HttpListener | undefined;
+  readonly #traffic = new TransportTraffic();
+  #http: NodeHttp | undefined;
   readonly #advertised: Advertised;
   #relay: RelayServer | undefined;
   readonly #dialer: RelayDialer;
@@ -121,7 +106,6 @@ export class RegionNode implements SessionHost {
     this.#log = log;
     this.#pool = pool;
     this.#capsRouterCaps = caps;
-    this.#static = new StaticFiles(config.http.staticDir);
     this.#relayCredentials = creds;
     this.#dialer = new RelayDialer({
       secret: config.relay.secret,
@@ -132,7 +116,7 @@ export class RegionNode implements SessionHost {
     this.metrics = createMetricsRegistry({ region: config.region, node: config.nodeId });
     registerNodeMetrics(this.metrics, {
       counts: () => this.#counts(),
-      transferTotals: () => this.#transferTotals(),
+      transferTotals: () => this.#traffic.totals([...this.#openRooms.values()].flatMap((r) => [...r.peers.values()].flatMap((p) => [...p.transports.values()]))),
       workerUsage: () => this.#pool.resourceUsage(),
       linkStats: () => this.linkStats(),
     });
@@ -179,7 +163,9 @@ export class RegionNode implements SessionHost {
     }
     const node = new RegionNode(config, log, pool, caps, deps.registry ?? new LocalRegistry(), creds, access, advertised);
     try {
-      await node.#listen();
+      node.#http = await NodeHttp.listen(config.http, config.limits, node.#httpHost(), log);
+      node.#port = node.#http.port;
+      log.info({ url: node.pageUrl, ws: node.wsUrl, relay: node.relayAddress, region: node.region, node: node.nodeId }, 'region node listening');
       node.#relay = await RelayServer.start(
         {
           host: config.relay.host,
@@ -213,6 +199,11 @@ export class RegionNode implements SessionHost {
 
   get draining(): boolean {
     return this.#draining;
+  }
+
+  /** Relay link calls this node refused, by gRPC status name (counts only grow). */
+  relayRefusals(): Readonly<Record<string, number>> {
+    return this.#relay?.refusals() ?? {};
   }
 
   get lastN(): number {
@@ -282,10 +273,10 @@ export class RegionNode implements SessionHost {
     const id = asRoomId(parsed.data);
     const pending = this.#rooms.get(id);
     if (pending) return pending;
-    const created = Room.create(id, this.#pool, this.#log, this.config.limits.maxPeersPerRoom).then(
+    const created = Room.create(id, this.#pool, this.#log, { maxPeers: this.config.limits.maxPeersPerRoom, lastN: this.config.rooms.lastN }).then(
       async (room) => {
         this.#openRooms.set(id, room);
-        this.#watchTransfer(room);
+        this.#traffic.watch(room.router);
         room.attachCascade(this.#makeCascade(room));
         room.once('@close', () => {
           if (this.#openRooms.get(id) === room) this.#openRooms.delete(id);
@@ -341,7 +332,7 @@ export class RegionNode implements SessionHost {
           activeSpeaker: room.activeSpeaker,
           peers: [...room.peers.values()].map((p) => p.info),
           producers: [...room.peers.values()].flatMap((p) =>
-            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused })),
+            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused, layerHeights: (pr.appData.layerHeights as number[] | undefined) ?? [] })),
           ),
         }),
         localProducer: (producerId) => {
@@ -388,7 +379,7 @@ export class RegionNode implements SessionHost {
         relay.outgoingPipes += link.outgoingPipes().length;
       }
     }
-    return { nodeId: this.nodeId, ...c, roomEntries: this.#rooms.size, sockets: this.#sockets.size, ...relay, workers: await this.#pool.objectCounts() };
+    return { nodeId: this.nodeId, ...c, roomEntries: this.#rooms.size, sockets: this.#http?.sockets ?? 0, ...relay, workers: await this.#pool.objectCounts() };
   }
 
   health(): HealthReport {
@@ -420,12 +411,22 @@ export class RegionNode implements SessionHost {
     clearInterval(this.#loadTimer);
     for (const room of this.#openRooms.values()) room.close();
     this.#http?.close();
-    for (const ws of this.#sockets) ws.end(1001, 'node shutting down');
     this.#relay?.close();
     this.#dialer.close();
     this.#pool.close();
     this.registry.deregisterNode(this.nodeId).catch(() => undefined);
     this.#log.info('region node closed');
+  }
+
+  /** What the HTTP/WebSocket server needs of the node. */
+  #httpHost(): NodeHttpHost {
+    return {
+      region: this.region,
+      nodeId: this.nodeId,
+      metrics: this.metrics,
+      health: () => this.health(),
+      openSession: (socket, ip) => new Session(this, socket, this.#log.child({ ip })),
+    };
   }
 
   #counts(): { rooms: number; peers: number; producers: number; consumers: number } {
@@ -439,159 +440,4 @@ export class RegionNode implements SessionHost {
     return sum;
   }
 
-  #watchTransfer(room: Room): void {
-    const t = this.#transfer;
-    room.router.observer.on('newtransport', (transport) => {
-      transport.observer.once('close', () => {
-        const last = t.live.get(transport.id);
-        t.live.delete(transport.id);
-        if (last) {
-          t.foldedIn += last.in;
-          t.foldedOut += last.out;
-        }
-      });
-    });
-  }
-
-  async #transferTotals(): Promise<{ bytesIn: number; bytesOut: number }> {
-    const t = this.#transfer;
-    const reads: Promise<void>[] = [];
-    for (const room of this.#openRooms.values()) {
-      for (const peer of room.peers.values()) {
-        for (const transport of peer.transports.values()) {
-          reads.push(
-            (transport.getStats() as Promise<{ bytesReceived: number; bytesSent: number }[]>).then(
-              ([s]) => {
-                if (s && !transport.closed) t.live.set(transport.id, { in: s.bytesReceived, out: s.bytesSent });
-              },
-              () => undefined,
-            ),
-          );
-        }
-      }
-    }
-    await Promise.all(reads);
-    let bytesIn = t.foldedIn;
-    let bytesOut = t.foldedOut;
-    for (const v of t.live.values()) {
-      bytesIn += v.in;
-      bytesOut += v.out;
-    }
-    return { bytesIn, bytesOut };
-  }
-
-  async #listen(): Promise<void> {
-    // Recorded once, replayed onto each app a certificate reload makes (core/HttpListener.ts).
-    const { app, replay } = routeTable();
-    const limits = this.config.limits;
-
-    app.ws<SocketData>('/ws', {
-      compression: uWS.DISABLED,
-      maxPayloadLength: limits.maxMessageBytes,
-      idleTimeout: limits.idleTimeoutSec,
-      maxBackpressure: 4 * 1024 * 1024,
-      closeOnBackpressureLimit: 1,
-      sendPingsAutomatically: true,
-      upgrade: (res, req, context) => {
-        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-        res.upgrade<SocketData>(
-          { session: undefined, ip, markClosed: () => undefined },
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context,
-        );
-      },
-      open: (ws: WebSocket<SocketData>) => {
-        const data = ws.getUserData();
-        let open = true;
-        const session = new Session(
-          this,
-          {
-            send: (text) => {
-              if (!open) return false;
-              return ws.send(text, false) !== 2;
-            },
-            close: (code, reason) => {
-              if (!open) return;
-              open = false;
-              ws.end(code, reason);
-            },
-          },
-          this.#log.child({ ip: data.ip }),
-        );
-        data.session = session;
-        data.markClosed = () => {
-          open = false;
-        };
-        this.#sockets.add(ws);
-      },
-      message: (ws, message, isBinary) => {
-        ws.getUserData().session?.onMessage(message, isBinary);
-      },
-      close: (ws, code) => {
-        const data = ws.getUserData();
-        data.markClosed();
-        this.#sockets.delete(ws);
-        this.#log.debug({ code }, 'socket closed');
-        data.session?.onClose();
-      },
-    });
-
-    app.get('/healthz', (res) => {
-      const h = this.health();
-      json(res, h.ok ? '200 OK' : '503 Service Unavailable', h);
-    });
-
-    app.get('/metrics', (res) => {
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      this.metrics.metrics().then(
-        (text) => {
-          if (aborted) return;
-          res.cork(() => res.writeHeader('content-type', this.metrics.contentType).end(text));
-        },
-        (err: Error) => {
-          this.#log.error({ err }, 'metrics failed');
-          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
-        },
-      );
-    });
-
-    // Until the geo-router exists, a region node answers routing for itself.
-    app.get('/api/route', (res, req) => {
-      const room = req.getQuery('room') ?? '';
-      if (!RoomName.safeParse(room).success) {
-        json(res, '400 Bad Request', { error: { code: 'bad_request', message: 'room: letters, digits, _ . ~ - only (1-128)' } });
-        return;
-      }
-      json(res, '200 OK', { region: this.region, nodeId: this.nodeId, wsUrl: this.wsUrl });
-    });
-
-    app.get('/ping', (res) => json(res, '200 OK', { region: this.region, nodeId: this.nodeId, now: Date.now() }));
-
-    app.get('/*', (res, req) => {
-      const file = this.#static.get(req.getUrl());
-      if (!file) {
-        res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found'));
-        return;
-      }
-      res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
-    });
-
-    app.any('/*', (res) => {
-      res.cork(() => res.writeStatus('405 Method Not Allowed').end());
-    });
-
-    const { host, port, tls } = this.config.http;
-    this.#http = await HttpListener.listen({ host, port, tls, routes: replay, log: this.#log });
-    this.#port = this.#http.port;
-    this.#log.info({ url: this.pageUrl, ws: this.wsUrl, relay: this.relayAddress, region: this.region, node: this.nodeId }, 'region node listening');
-  }
-}
-
-function json(res: HttpResponse, status: string, body: unknown): void {
-  res.cork(() => {
-    res.writeStatus(status).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
-  });
 }

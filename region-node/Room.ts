@@ -1,10 +1,12 @@
 import { errors as msErrors, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
-import { InvalidStateError, RoomFullError } from '../core/errors.js';
+import { InvalidStateError, NotFoundError, RoomFullError } from '../core/errors.js';
 import type { PeerId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import type { NotificationName, Notifications } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
+import { layerHeights } from './demandPolicy.js';
+import { RoomDemand } from './RoomDemand.js';
 import type { Peer } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 import type { Cascade } from '../relay/Cascade.js';
@@ -21,6 +23,14 @@ export interface ProducerAppData extends types.AppData {
   source: string;
   /** Set on pipe producers: the node the media comes from. */
   remoteNode?: string;
+  /** Video: each spatial layer's height, lowest first (demandPolicy.layerHeights). */
+  layerHeights?: number[];
+}
+
+export interface RoomOptions {
+  maxPeers: number;
+  /** rooms.lastN */
+  lastN: number;
 }
 
 /** What a consumer keeps about its producer's path (set on consumers of pipe producers only). */
@@ -56,35 +66,45 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #peers = new Map<PeerId, Peer>();
   readonly #log: Logger;
   readonly #maxPeers: number;
+  /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
+  readonly #demand: RoomDemand;
   #cascade: Cascade | undefined;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
   #activeSpeaker: string | null = null;
 
-  private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, maxPeers: number) {
+  private constructor(id: RoomId, slot: WorkerSlot, router: types.Router, speakers: types.ActiveSpeakerObserver, log: Logger, o: RoomOptions) {
     super(log);
     this.id = id;
     this.#slot = slot;
     this.router = router;
     this.#speakers = speakers;
     this.#log = log;
-    this.#maxPeers = maxPeers;
+    this.#maxPeers = o.maxPeers;
+    this.#demand = new RoomDemand(
+      {
+        localPeerIds: () => this.#peers.keys(),
+        notify: (peerId, name, data) => this.#peers.get(peerId as PeerId)?.notify(name, data),
+        openLinks: () => this.#openLinks(),
+      },
+      o.lastN,
+      log,
+    );
     slot.routers++;
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
       const peerId = (producer.appData as ProducerAppData).peerId;
-      this.#activeSpeaker = peerId;
-      this.broadcast('activeSpeaker', { peerId });
+      this.#spoke(peerId);
       for (const link of this.#openLinks()) link.announceActiveSpeaker(peerId);
     });
   }
 
-  static async create(id: RoomId, pool: WorkerPool, log: Logger, maxPeers: number): Promise<Room> {
+  static async create(id: RoomId, pool: WorkerPool, log: Logger, o: RoomOptions): Promise<Room> {
     const slot = pool.pick();
     const router = await slot.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { roomId: id } });
     try {
       const speakers = await router.createActiveSpeakerObserver({ interval: 300 });
-      return new Room(id, slot, router, speakers, log.child({ room: id }), maxPeers);
+      return new Room(id, slot, router, speakers, log.child({ room: id }), o);
     } catch (err) {
       router.close();
       throw err;
@@ -117,6 +137,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const other of this.#peers.values()) other.notify('peerJoined', peer.info);
     for (const link of this.#openLinks()) link.announcePeerJoined(peer.info);
     this.#peers.set(peer.id, peer);
+    this.#demand.peerJoined(peer.id);
     this.#log.info({ peer: peer.id, peers: this.#peers.size }, 'peer joined');
   }
 
@@ -127,6 +148,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     peer.close();
     for (const other of this.#peers.values()) other.notify('peerLeft', { peerId: peer.id });
     for (const link of this.#openLinks()) link.announcePeerLeft(peer.id);
+    this.#demand.peerLeft(peer.id);
     this.#log.info({ peer: peer.id, reason, peers: this.#peers.size }, 'peer left');
     this.closeIfEmpty();
   }
@@ -147,7 +169,9 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         // The producer closed before the observer took it: nothing to observe.
       });
     }
-    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String((producer.appData as ProducerAppData).source), paused: producer.paused };
+    const app = producer.appData as ProducerAppData;
+    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String(app.source), paused: producer.paused, layerHeights: app.layerHeights ?? [] };
+    this.#demand.addLocalProducer(producer, owner.id, info.source);
     for (const link of this.#openLinks()) link.announceProducer(info);
     producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
     producer.observer.on('resume', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, false)));
@@ -164,14 +188,31 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) for (const info of link.remoteProducers()) this.#consumeRemote(peer, link, info.producerId);
   }
 
-  setConsumerView(peer: Peer, consumerId: string, width: number, height: number): void {
-    void peer, consumerId, width, height;
-    throw new InvalidStateError('setConsumerView: not implemented yet');
+  // ---- what a peer's client wants of its consumers (ConsumerDemand applies it) ----
+
+  /** pauseConsumer / resumeConsumer: the client's own demand (a tile off screen, a hidden tab). */
+  setConsumerPaused(peer: Peer, consumerId: string, paused: boolean): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setClientPaused(d.get(peer.id, consumerId), paused);
   }
 
+  setConsumerLayer(peer: Peer, consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setLayer(d.get(peer.id, consumerId), spatialLayer, temporalLayer);
+  }
+
+  /** Adaptive stream: the size (device pixels) the consumer's video is drawn at. */
+  setConsumerView(peer: Peer, consumerId: string, width: number, height: number): Promise<void> {
+    const d = this.#demand.consumers;
+    return d.setView(d.get(peer.id, consumerId), width, height);
+  }
+
+  /** Last-N: the peer's pins (each must be in the room, on any node) and its page. */
   setView(peer: Peer, pinned: string[], page: string[]): void {
-    void peer, pinned, page;
-    throw new InvalidStateError('setView: not implemented yet');
+    const present = new Set(this.allPeers().map((p) => p.peerId));
+    const unknown = pinned.find((p) => !present.has(p));
+    if (unknown !== undefined) throw new NotFoundError(`pinned: no peer ${unknown.slice(0, 64)} in the room`);
+    this.#demand.setView(peer.id, pinned, page);
   }
 
   /** Every peer of the room, on this node and on the others. */
@@ -202,16 +243,29 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     return this.#cascade?.openLinks() ?? [];
   }
 
+  #spoke(peerId: string): void {
+    this.#activeSpeaker = peerId;
+    this.broadcast('activeSpeaker', { peerId });
+    this.#demand.spoke(peerId);
+  }
+
   #wireLink(link: Link): void {
-    link.on('remotePeerJoined', (info) => this.broadcast('peerJoined', info));
-    link.on('remotePeerLeft', (peerId) => this.broadcast('peerLeft', { peerId }));
+    link.on('remotePeerJoined', (info) => {
+      this.#demand.peerJoined(info.peerId);
+      this.broadcast('peerJoined', info);
+    });
+    link.on('remotePeerLeft', (peerId) => {
+      this.#demand.peerLeft(peerId);
+      this.broadcast('peerLeft', { peerId });
+    });
     link.on('remoteProducerAdded', (info) => {
       for (const peer of this.#peers.values()) this.#consumeRemote(peer, link, info.producerId);
+      if (info.kind === 'video') this.#demand.refresh();
     });
-    link.on('remoteActiveSpeaker', (peerId) => {
-      this.#activeSpeaker = peerId;
-      this.broadcast('activeSpeaker', { peerId });
-    });
+    link.on('remoteProducerClosed', () => this.#demand.refresh());
+    link.on('remoteDemand', (producerId) => this.#demand.remoteDemandChanged(producerId));
+    link.once('@close', () => this.#demand.remoteDemandChanged());
+    link.on('remoteActiveSpeaker', (peerId) => this.#spoke(peerId));
     link.on('remoteChat', (chat) => this.broadcast('chat', chat));
     link.on('rtt', (rttMs) => {
       for (const peer of this.#peers.values()) {
@@ -240,6 +294,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           link.release(producerId);
           return;
         }
+        this.#demand.addPipeProducer(pipeProducer, link);
         this.#consume(peer, pipeProducer, () => link.release(producerId), link);
       },
       (err: Error) => {
@@ -279,6 +334,15 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         }
         const consumerId = consumer.id;
         peer.consumers.set(consumerId, consumer);
+        const source = String(owner.source ?? producer.kind);
+        this.#demand.track({
+          consumer,
+          producerId: producer.id,
+          watcher: peer.id,
+          publisher: owner.peerId,
+          source,
+          heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: producer.rtpParameters.encodings?.length ?? 1 }, () => ({}))),
+        });
         consumer.observer.once('close', gone);
         const forget = (): void => {
           peer.consumers.delete(consumerId);
@@ -306,7 +370,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           rtpParameters: consumer.rtpParameters,
           type: consumer.type,
           producerPaused: consumer.producerPaused,
-          source: String(owner.source ?? producer.kind),
+          source,
           // Read now, not at consume(): the link may have measured meanwhile (0: not yet; a
           // consumerRelayRtt follows the first measurement).
           ...(link ? { relayRttMs: ((consumer.appData as ConsumerAppData).relayRttMs = link.rttMs) } : {}),
@@ -347,6 +411,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       peer.close();
     }
     this.#peers.clear();
+    this.#demand.close();
     this.#cascade?.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();

@@ -9,6 +9,7 @@ import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room } from './Room.js';
 import type { ProducerAppData } from './Room.js';
 import { withoutDroppedExtensions } from './mediaCodecs.js';
+import { layerHeights } from './demandPolicy.js';
 
 /** What a Session needs from its node: kept narrow so the Session does not see the node's internals. */
 export interface SessionHost {
@@ -275,7 +276,11 @@ export class Session {
           transport.produce<ProducerAppData>({
             kind: data.kind,
             rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-            appData: { peerId: peer.id, source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera') },
+            appData: {
+              peerId: peer.id,
+              source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera'),
+              ...(data.kind === 'video' ? { layerHeights: layerHeights((data.rtpParameters as { encodings?: { scaleResolutionDownBy?: number }[] }).encodings ?? [], data.videoHeight) } : {}),
+            },
           }),
         );
         if (peer.closed) {
@@ -308,33 +313,28 @@ export class Session {
       return {};
     },
 
+    // The client's pause is its demand; last-N may keep a resumed consumer paused (Room).
     pauseConsumer: async (data) => {
-      await refusedAsClientError(this.#joined().peer.consumer(data.consumerId).pause());
+      const { room, peer } = this.#joined();
+      await refusedAsClientError(room.setConsumerPaused(peer, data.consumerId, true));
       return {};
     },
 
     resumeConsumer: async (data) => {
-      const consumer = this.#joined().peer.consumer(data.consumerId);
-      await refusedAsClientError(consumer.resume());
-      // A fresh keyframe, so the new viewer does not wait for the next periodic one.
-      if (consumer.kind === 'video') await consumer.requestKeyFrame().catch(() => undefined);
+      const { room, peer } = this.#joined();
+      await refusedAsClientError(room.setConsumerPaused(peer, data.consumerId, false));
       return {};
     },
 
     setConsumerPreferredLayers: async (data) => {
-      const consumer = this.#joined().peer.consumer(data.consumerId);
-      await refusedAsClientError(
-        consumer.setPreferredLayers({
-          spatialLayer: data.spatialLayer,
-          ...(data.temporalLayer !== undefined ? { temporalLayer: data.temporalLayer } : {}),
-        }),
-      );
+      const { room, peer } = this.#joined();
+      await refusedAsClientError(room.setConsumerLayer(peer, data.consumerId, data.spatialLayer, data.temporalLayer));
       return {};
     },
 
-    setConsumerView: (data) => {
+    setConsumerView: async (data) => {
       const { room, peer } = this.#joined();
-      room.setConsumerView(peer, data.consumerId, data.width, data.height);
+      await refusedAsClientError(room.setConsumerView(peer, data.consumerId, data.width, data.height));
       return {};
     },
 

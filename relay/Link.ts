@@ -31,6 +31,8 @@ export type LinkEvents = {
   remoteProducerClosed: [producerId: string];
   remoteActiveSpeaker: [peerId: string];
   remoteChat: [{ peerId: string; displayName: string; text: string; ts: number }];
+  /** The far node said what its watchers of one of our producers need (bitmask of layers). */
+  remoteDemand: [producerId: string, layers: number];
   /** The path's round-trip time changed (ms; see LinkRtt). */
   rtt: [rttMs: number];
   /** Internal: the link closed itself (stream ended or failed, pipe transport gone). */
@@ -75,6 +77,9 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   readonly #remoteProducers = new Map<string, ProducerInfoMsg>();
   readonly #incoming = new Map<string, IncomingPipe>();
   readonly #outgoing = new Map<string, types.Consumer>();
+  /** Per pipe we receive: the demand last told to the origin. Per pipe we send: the far node's. */
+  readonly #toldDemand = new Map<string, number>();
+  readonly #remoteDemand = new Map<string, number>();
   readonly #offers = new Map<string, { resolve: (p: types.Producer) => void; reject: (e: Error) => void }>();
   #state: LinkStats['state'] = 'connecting';
   /** Messages that follow the remote Hello while our pipe is still connecting. */
@@ -193,6 +198,18 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   announceActiveSpeaker(peerId: string): void { this.#send({ activeSpeaker: { peerId } }); }
   announceChat(chat: { peerId: string; displayName: string; text: string; ts: number }): void { this.#send({ chat }); }
 
+  /** What our watchers of a piped producer need (bitmask of spatial layers; 0: nobody watches). */
+  setDemand(producerId: string, layers: number): void {
+    if (this.#toldDemand.get(producerId) === layers) return;
+    this.#toldDemand.set(producerId, layers);
+    this.#send({ demand: { producerId, layers } });
+  }
+
+  /** What the far node's watchers of our producer need; undefined until it said. */
+  remoteDemand(producerId: string): number | undefined {
+    return this.#outgoing.has(producerId) ? this.#remoteDemand.get(producerId) : undefined;
+  }
+
   /**
    * The local pipe producer for a remote producer, asking the origin for it on first use.
    * Concurrent calls share one request; the caller must `retain` it while it has consumers.
@@ -239,6 +256,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       this.#incoming.delete(producerId);
       this.#foldProducer(entry.producer);
       entry.producer?.close();
+      this.#toldDemand.delete(producerId);
       this.#send({ pipeClose: { producerId } });
       this.#o.log.debug({ producer: producerId, remote: this.remoteNode }, 'pipe closed: no watchers left');
     }, this.#o.pipeGraceMs);
@@ -373,7 +391,10 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     } else if ('pipeClose' in msg && msg.pipeClose) {
       const c = this.#outgoing.get(msg.pipeClose.producerId);
       this.#outgoing.delete(msg.pipeClose.producerId);
+      this.#remoteDemand.delete(msg.pipeClose.producerId);
       c?.close();
+    } else if ('demand' in msg && msg.demand) {
+      this.#onDemand(msg.demand.producerId, msg.demand.layers);
     } else if ('pipeError' in msg && msg.pipeError) {
       this.#offers.get(msg.pipeError.producerId)?.reject(new Error(msg.pipeError.message));
       this.#offers.delete(msg.pipeError.producerId);
@@ -453,6 +474,23 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     );
   }
 
+  #onDemand(producerId: string, layers: number): void {
+    const consumer = this.#outgoing.get(producerId);
+    if (!consumer || consumer.closed) return;
+    const mask = layers >>> 0;
+    if (this.#remoteDemand.get(producerId) === mask) return;
+    this.#remoteDemand.set(producerId, mask);
+    // Nobody watches there: the pipe stops (a paused consumer sends nothing); it resumes with a key frame.
+    // The far watcher's own key-frame request may have crossed before this Demand resumed the
+    // pipe (and found it paused): ask the publisher for one once the pipe flows again.
+    const resume = async (): Promise<void> => {
+      await consumer.resume();
+      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    };
+    (mask === 0 ? consumer.pause() : resume()).catch(() => undefined);
+    this.safeEmit('remoteDemand', producerId, mask);
+  }
+
   #onPipeOffer(offer: { producerId: string; kind: string; rtpParametersJson: string; paused: boolean }): void {
     const pending = this.#offers.get(offer.producerId);
     if (!pending) return;
@@ -471,7 +509,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
         kind: offer.kind as types.MediaKind,
         rtpParameters,
         paused: offer.paused,
-        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.remoteNode },
+        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.remoteNode, layerHeights: info?.layerHeights ?? [] },
       })
       .then(
         (producer) => {

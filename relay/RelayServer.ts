@@ -28,6 +28,8 @@ function secretMatches(given: string, expected: string): boolean {
 export class RelayServer {
   readonly #server = new grpc.Server(RELAY_SERVER_OPTIONS);
   #port = 0;
+  /** Link calls refused so far, by gRPC status name (UNAUTHENTICATED, NOT_FOUND, …): only grows. */
+  readonly #refused: Record<string, number> = {};
 
   private constructor() {}
 
@@ -39,6 +41,8 @@ export class RelayServer {
         const md = call.metadata;
         const get = (k: string): string => String(md.get(k)[0] ?? '');
         const refuse = (code: grpc.status, details: string): void => {
+          const name = grpc.status[code];
+          rs.#refused[name] = (rs.#refused[name] ?? 0) + 1;
           log.warn({ peer: call.getPeer(), details }, 'relay link refused');
           call.emit('error', { code, details, metadata: new grpc.Metadata() });
         };
@@ -66,6 +70,11 @@ export class RelayServer {
 
   get port(): number {
     return this.#port;
+  }
+
+  /** Link calls refused since start, by gRPC status name. */
+  refusals(): Readonly<Record<string, number>> {
+    return { ...this.#refused };
   }
 
   /** Immediate: open streams are cancelled (their links close and clean up). */

@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 const PROTO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'relay', 'relay.proto');
 
 export interface PeerInfoMsg { peerId: string; displayName: string; region: string }
-export interface ProducerInfoMsg { producerId: string; peerId: string; kind: string; source: string; paused: boolean }
+export interface ProducerInfoMsg { producerId: string; peerId: string; kind: string; source: string; paused: boolean; layerHeights: number[] }
 export interface HelloMsg {
   room: string;
   nodeId: string;

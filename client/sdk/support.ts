@@ -27,6 +27,8 @@ export async function fetchRoute(opts: JoinOptions, region: string | undefined, 
   } finally {
     clearTimeout(timer);
   }
+  // No geo-router here: the page came from a region node itself, which takes the join.
+  if (res.status === 404) return { ...toTarget({ wsUrl: new URL('/ws', url).href }, url)!, alternatives: [] };
   const b = (body ?? {}) as { wsUrl?: unknown; alternatives?: unknown; error?: { code?: string; message?: string } | string };
   const chosen = res.ok ? toTarget(b, url) : undefined;
   if (!chosen) {

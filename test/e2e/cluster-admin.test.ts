@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isLoopback } from '../../cli/clusterAdmin.js';
+import { isLoopback } from '../../geo-router/AdminRoutes.js';
 import { startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/node.js';
 import { SignalClient } from '../helpers/SignalClient.js';

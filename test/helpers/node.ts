@@ -5,7 +5,7 @@ import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
 import type { Link } from '../../relay/Link.js';
 import { SignalClient, videoRtpParameters } from './SignalClient.js';
-import { eventually as poll, sleep } from '../../bench/harness.js';
+import { eventually as poll, sleep } from '../../core/wait.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
 export async function startTestNode(overrides: DeepPartial<Config> = {}, deps: RegionNodeDeps = {}): Promise<RegionNode> {

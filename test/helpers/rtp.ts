@@ -1,7 +1,10 @@
 import dgram from 'node:dgram';
 
 /** Minimal RTP sender: `burst` packets (default 1) every `intervalMs` with a growing sequence number. */
-export function startRtpSender(target: { ip: string; port: number }, opts: { ssrc: number; payloadType: number; intervalMs?: number; size?: number; burst?: number }): { stop: () => void; sent: () => number } {
+export function startRtpSender(
+  target: { ip: string; port: number },
+  opts: { ssrc: number; payloadType: number; intervalMs?: number; size?: number; burst?: number; /** Adds ssrc-audio-level (RFC 6464) under this one-byte extension id: a loud voice. */ audioLevelExtId?: number },
+): { stop: () => void; sent: () => number } {
   const sock = dgram.createSocket('udp4');
   let seq = 0;
   let sent = 0;
@@ -15,7 +18,14 @@ export function startRtpSender(target: { ip: string; port: number }, opts: { ssr
     h.writeUInt16BE(seq++ & 0xffff, 2);
     h.writeUInt32BE((seq * 960) >>> 0, 4);
     h.writeUInt32BE(opts.ssrc >>> 0, 8);
-    sock.send(Buffer.concat([h, Buffer.alloc(opts.size ?? 160, 0x55)]), target.port, target.ip);
+    const parts = [h];
+    if (opts.audioLevelExtId !== undefined) {
+      h[0] = 0x90; // X bit: one-byte header extensions follow (RFC 8285)
+      // 0xBEDE, one word: id/len (len 0 = 1 byte), voice activity + level 10 dBov below full scale.
+      parts.push(Buffer.from([0xbe, 0xde, 0x00, 0x01, (opts.audioLevelExtId << 4) | 0, 0x80 | 10, 0, 0]));
+    }
+    parts.push(Buffer.alloc(opts.size ?? 160, 0x55));
+    sock.send(Buffer.concat(parts), target.port, target.ip);
     sent++;
   };
   return {

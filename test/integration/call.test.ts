@@ -189,12 +189,9 @@ describe('HTTP routes of a region node', () => {
     b.client.close();
   });
 
-  it('/api/route answers for this node, and refuses a bad room name', async () => {
-    const r = (await (await fetch(`${base()}/api/route?room=abc`)).json()) as Record<string, unknown>;
-    assert.deepEqual(r, { region: 'eu-west', nodeId: node.nodeId, wsUrl: node.wsUrl });
-    const bad = await fetch(`${base()}/api/route?room=a%2Fb`);
-    assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'bad_request');
+  it('leaves routing to the geo-router: a node has no /api/route (its page joins through its own /ws)', async () => {
+    const r = await fetch(`${base()}/api/route?room=abc`);
+    assert.equal(r.status, 404);
   });
 
   it('answers unknown paths with 404 and other methods with 405', async () => {

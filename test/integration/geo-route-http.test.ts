@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { startClusterHttp, type ClusterHttp, type ClusterView } from '../../cli/clusterHttp.js';
+import { startClusterHttp, type ClusterHttp } from '../../geo-router/RouterHttp.js';
+import type { ClusterView } from '../../geo-router/ClusterView.js';
 import { CLUSTER_NODES, DEFAULT_REGION } from '../../cli/clusterSpec.js';
 import { asNodeId, type NodeId } from '../../core/ids.js';
 import { createLogger } from '../../core/logger.js';

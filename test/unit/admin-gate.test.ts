@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { adminClientIsLocal } from '../../cli/clusterAdmin.js';
+import { adminClientIsLocal } from '../../geo-router/AdminRoutes.js';
 import { LOOPBACK_CIDRS, TrustedProxies } from '../../geo-router/ClientAddress.js';
 
 // Admin routes (POST/DELETE/GET /admin/regions) are open to a client on this host. "On this

@@ -4,8 +4,9 @@ import type { RegionName } from '../core/ids.js';
 import type { HttpTlsFiles } from '../core/tlsFiles.js';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord, Registry, Unsubscribe } from '../core/registry/Registry.js';
-import { startClusterHttp, type ClusterHttp, type ClusterView } from './clusterHttp.js';
-import type { RoutingSettings } from './routing.js';
+import { startClusterHttp, type ClusterHttp } from './RouterHttp.js';
+import type { ClusterView } from './ClusterView.js';
+import type { RoutingSettings } from './routingSettings.js';
 
 // `octomesh geo-router`: the local cluster's front door without the cluster. It owns no region
 // node; it reads them from the shared registry (Consul), so any number of geo-routers can run

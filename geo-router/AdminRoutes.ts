@@ -3,7 +3,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
 import type { NodeRecord } from '../core/registry/Registry.js';
-import { clientAddress, type TrustedProxies } from '../geo-router/ClientAddress.js';
+import { clientAddress, type TrustedProxies } from './ClientAddress.js';
 
 // Operators add and remove regions of the local cluster at run time:
 //   POST /admin/regions {name, lat, lon}   starts a region node for a new region

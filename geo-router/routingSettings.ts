@@ -1,11 +1,11 @@
 import { commaList } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { LOOPBACK_CIDRS, TrustedProxies } from '../geo-router/ClientAddress.js';
-import { dbipCityFiles, GeoLocator, type Locator } from '../geo-router/GeoLocator.js';
-import { RegionSelector } from '../geo-router/RegionSelector.js';
-import { RouteApi } from '../geo-router/RouteApi.js';
-import type { ClusterView } from './clusterHttp.js';
+import { LOOPBACK_CIDRS, TrustedProxies } from './ClientAddress.js';
+import { dbipCityFiles, GeoLocator, type Locator } from './GeoLocator.js';
+import { RegionSelector } from './RegionSelector.js';
+import { RouteApi } from './RouteApi.js';
+import type { ClusterView } from './ClusterView.js';
 
 // The local cluster's GET /api/route: the geo-router's modules with the cluster's settings.
 

@@ -1,29 +1,19 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { HttpListener, routeTable } from '../core/HttpListener.js';
 import type { HttpTlsFiles } from '../core/tlsFiles.js';
-import type { NodeId, RegionName, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { NodeRecord } from '../core/registry/Registry.js';
-import type { RouteQuery } from '../geo-router/RouteApi.js';
-import { StaticFiles } from '../region-node/StaticFiles.js';
-import { TrustedProxies } from '../geo-router/ClientAddress.js';
-import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routing.js';
-import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './clusterAdmin.js';
+import type { RouteQuery } from './RouteApi.js';
+import type { ClusterView } from './ClusterView.js';
+import { StaticFiles } from '../core/StaticFiles.js';
+import { json, sendStatic } from '../core/uws.js';
+import { TrustedProxies } from './ClientAddress.js';
+import { CLUSTER_ROUTING, clusterRouteApi, type RoutingSettings } from './routingSettings.js';
+import { adminAllowed, headerList, registerAdminRoutes, type AdminGate, type ClusterAdmin } from './AdminRoutes.js';
 
 // The local cluster's front door on :8080: the web app, routing to a region node (the
-// geo-router's modules, cli/routing.ts), and the cluster's health.
+// geo-router's modules, routingSettings.ts), and the cluster's health.
 
 /** What the HTTP side reads from the cluster. */
-export interface ClusterView {
-  /** Registered nodes, as last reported by the registry's watch. */
-  nodes(): readonly NodeRecord[];
-  /** Every child has registered. */
-  ready(): boolean;
-  /** The cluster's regions, listed even while none of their nodes is up. */
-  regions: readonly { name: RegionName; latitude: number; longitude: number }[];
-  defaultRegion: RegionName;
-  roomNodes(room: RoomId): Promise<NodeId[]>;
-}
 
 export interface ClusterHttp {
   readonly port: number;
@@ -94,9 +84,7 @@ export async function startClusterHttp(opts: { host: string; port: number; stati
   if (opts.admin) registerAdminRoutes(app, { admin: opts.admin, gate, log, json });
 
   app.get('/*', (res, req) => {
-    const file = files.get(req.getUrl());
-    if (!file) return notFound(res);
-    res.cork(() => res.writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body));
+    if (!sendStatic(res, files, req.getUrl())) notFound(res);
   });
   app.any('/*', (res, req) => {
     if (API_PATHS.has(req.getUrl()) || req.getUrl().startsWith('/admin/')) json(res, 405, { error: { code: 'bad_request', message: 'method not allowed' } });
@@ -113,14 +101,6 @@ export async function startClusterHttp(opts: { host: string; port: number; stati
 }
 
 const API_PATHS = new Set(['/healthz', '/admin/regions', '/api/route', '/api/regions']);
-
-const STATUS: Record<number, string> = { 200: '200 OK', 201: '201 Created', 400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found', 409: '409 Conflict', 413: '413 Payload Too Large', 405: '405 Method Not Allowed', 500: '500 Internal Server Error', 503: '503 Service Unavailable' };
-
-function json(res: HttpResponse, status: number, body: unknown): void {
-  res.cork(() => {
-    res.writeStatus(STATUS[status]!).writeHeader('content-type', 'application/json').writeHeader('cache-control', 'no-store').end(JSON.stringify(body));
-  });
-}
 
 function notFound(res: HttpResponse): void {
   json(res, 404, { error: { code: 'not_found', message: 'not found' } });
