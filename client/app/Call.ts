@@ -154,6 +154,7 @@ export function startCall(o: CallOptions): void {
   client.on('joined', (self) => {
     local.setRegion(self.region);
     for (const peer of client.peers) tileFor(peer.peerId, 'camera');
+    showSpeaker(client.activeSpeaker); // someone may have been talking before we came
   });
   client.on('localMedia', ({ video }) => {
     local.setTrack(video);
@@ -222,12 +223,13 @@ export function startCall(o: CallOptions): void {
     audios.get(m.consumerId)?.remove();
     audios.delete(m.consumerId);
   });
-  client.on('activeSpeaker', (peerId) => {
+  client.on('activeSpeaker', (peerId) => showSpeaker(peerId));
+  function showSpeaker(peerId: string | null): void {
     activeSpeaker = peerId;
     const mine = peerId !== null && peerId === client.self?.peerId;
     stage.setActiveSpeaker(peerId === null ? null : cameraTileId(mine ? LOCAL : peerId));
     for (const tile of stage.tiles) if (tile.source === 'camera') tile.setSpeaking(tile.peerId === (mine ? LOCAL : peerId));
-  });
+  }
   client.on('left', () => {
     status.setState('left');
     poller.close();

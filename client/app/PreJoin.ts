@@ -50,15 +50,18 @@ export function preJoin(params: URLSearchParams, error = ''): Promise<JoinChoice
     toggleButton(camBtn, on.videoinput, cam ? (on.videoinput ? 'Turn camera off' : 'Turn camera on') : 'No camera', on.videoinput ? ICONS.cam : ICONS.camOff, !cam);
   };
 
+  // A chosen device is 'ideal', not 'exact': one unplugged since falls back to the default.
+  const constraints = (kind: 'audioinput' | 'videoinput'): MediaTrackConstraints => {
+    const id = picker.choice[kind];
+    return { ...(kind === 'videoinput' ? { width: 1280, height: 720 } : {}), ...(id ? { deviceId: id } : {}) };
+  };
   /** (Re)opens one device with the current choice; the preview and meter follow. */
-  const open = async (kind: DeviceKind): Promise<void> => {
+  const open = async (kind: DeviceKind, given?: MediaStreamTrack | null): Promise<void> => {
     if (kind === 'audiooutput') return; // nothing to preview; the call applies it
     const md = navigator.mediaDevices;
     if (!md?.getUserMedia) return;
-    const id = picker.choice[kind];
-    const c: MediaTrackConstraints = id ? { deviceId: id } : {}; // ideal: a device gone since falls back
-    const track = await md
-      .getUserMedia(kind === 'videoinput' ? { video: { width: 1280, height: 720, ...c } } : { audio: Object.keys(c).length ? c : true })
+    const track = given !== undefined ? given : await md
+      .getUserMedia(kind === 'videoinput' ? { video: constraints(kind) } : { audio: constraints(kind) })
       .then((s) => (kind === 'videoinput' ? s.getVideoTracks()[0] : s.getAudioTracks()[0]) ?? null, () => null);
     tracks[kind]?.stop();
     if (track) tracks[kind] = track;
@@ -93,8 +96,11 @@ export function preJoin(params: URLSearchParams, error = ''): Promise<JoinChoice
   (window as { __octomesh?: unknown }).__octomesh = hookState;
 
   render();
-  // One prompt for both, then the names of the devices are known.
-  void Promise.all([open('videoinput'), open('audioinput')]).then(() => picker.refresh());
+  // One permission prompt for both (each alone if one is missing or refused); then the devices have names.
+  void navigator.mediaDevices?.getUserMedia({ video: constraints('videoinput'), audio: constraints('audioinput') })
+    .then((s) => Promise.all([open('videoinput', s.getVideoTracks()[0] ?? null), open('audioinput', s.getAudioTracks()[0] ?? null)]))
+    .catch(() => Promise.all([open('videoinput'), open('audioinput')]))
+    .then(() => picker.refresh());
 
   return new Promise((resolve) => {
     form.addEventListener('submit', (event) => {

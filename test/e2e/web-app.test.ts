@@ -73,8 +73,13 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
     assert.ok((await carol.locator('#device-videoinput option').count()) >= 1, 'camera picker lists a camera');
     assert.ok((await carol.locator('#device-audioinput option').count()) >= 1, 'microphone picker lists a microphone');
     await carol.fill('#join-name', 'Carol');
+    await carol.click('#preview-mic'); // joins with the microphone off
+    assert.equal(await carol.getAttribute('#preview-mic', 'aria-pressed'), 'true');
     await carol.click('#join-form button[type=submit]');
     await waitInPage(carol, 'Carol joined', (h) => h.state === 'joined');
+    assert.equal(await hook(carol, (h) => h.client.micEnabled), false, 'the pre-join choice holds in the call');
+    await carol.click('#mic-btn');
+    await waitInPage(carol, 'mic on again', (h) => h.client.micEnabled);
     assert.equal(await carol.isVisible('#join-view'), false);
     assert.doesNotMatch(carol.url(), /name=/, 'the address keeps the room, not the name (an invite)');
     const again = await open(`room=${room}`, 'Carol again');
