@@ -66,6 +66,8 @@ export function startCall(o: CallOptions): void {
   local.setName(o.name);
   stage.add(local);
   const audios = new Map<string, HTMLAudioElement>();
+  /** Polls in a row that decoded no frame of a tile's video. */
+  const stalledPolls = new Map<string, number>();
   let activeSpeaker: string | null = null;
   /** A screen share switched the grid to the speaker view: switch back when the last share ends. */
   let autoSpeaker = false;
@@ -106,6 +108,7 @@ export function startCall(o: CallOptions): void {
     const tile = stage.tile(id);
     if (!tile) return;
     dropVideo(tile);
+    stalledPolls.delete(id);
     stage.remove(id);
   };
 
@@ -256,6 +259,11 @@ export function startCall(o: CallOptions): void {
       const relay = Math.max(0, ...mine.map((m) => m.relayRttMs ?? 0));
       const rttMs = snap.recvRttMs === null ? null : snap.recvRttMs + relay;
       tile.setQuality({ rttMs, lossPct: losses.length ? Math.max(...losses) : null });
+      const video = figures.find(({ m }) => m.kind === 'video');
+      // Two polls without a decoded frame: not a hiccup.
+      const idle = video?.f?.framesDecoded === 0;
+      tile.setStalled(idle && (stalledPolls.get(tile.id) ?? 0) >= 1);
+      stalledPolls.set(tile.id, idle ? (stalledPolls.get(tile.id) ?? 0) + 1 : 0);
       if (tile.source === 'camera') {
         const level = figures.find(({ m }) => m.kind === 'audio')?.f?.audioLevel ?? 0;
         tile.setSpeaking(activeSpeaker === tile.peerId || level > SPEAKING_LEVEL);

@@ -11,6 +11,8 @@ export interface TrackFigures {
   audioLevel: number | null;
   frameWidth: number;
   frameHeight: number;
+  /** Video frames decoded since the last poll; null for audio or on the first poll. */
+  framesDecoded: number | null;
 }
 
 export interface StatsSnapshot {
@@ -33,7 +35,7 @@ export const STATS_INTERVAL_MS = 1_000;
 export class StatsPoller {
   readonly #client: OctomeshClient;
   readonly #onSnapshot: (s: StatsSnapshot) => void;
-  readonly #counters = new Map<string, { lost: number; received: number }>();
+  readonly #counters = new Map<string, { lost: number; received: number; frames: number }>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy = false;
   #closed = false;
@@ -67,12 +69,14 @@ export class StatsPoller {
     recv?.forEach((s: Stat) => {
       if (s.type !== 'inbound-rtp' || typeof s['trackIdentifier'] !== 'string') return;
       const id = s['trackIdentifier'];
-      const now = { lost: num(s['packetsLost']) ?? 0, received: num(s['packetsReceived']) ?? 0 };
+      const now = { lost: num(s['packetsLost']) ?? 0, received: num(s['packetsReceived']) ?? 0, frames: num(s['framesDecoded']) ?? 0 };
+      const prev = this.#counters.get(id);
       out.tracks.set(id, {
-        lossPct: lossBetween(this.#counters.get(id), now),
+        lossPct: lossBetween(prev, now),
         audioLevel: s['kind'] === 'audio' ? num(s['audioLevel']) : null,
         frameWidth: num(s['frameWidth']) ?? 0,
         frameHeight: num(s['frameHeight']) ?? 0,
+        framesDecoded: s['kind'] === 'video' && prev ? now.frames - prev.frames : null,
       });
       this.#counters.set(id, now);
       seen.add(id);

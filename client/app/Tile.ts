@@ -21,6 +21,8 @@ export interface TileInfo {
   speaking: boolean;
   muted: boolean;
   hasVideo: boolean;
+  /** Video is attached but no frame was decoded lately (not forwarded, paused on the server): the avatar shows. */
+  stalled: boolean;
   consumerId: string | null;
   quality: number;
 }
@@ -37,6 +39,7 @@ export class Tile {
   #regionName = '';
   #hasTrack = false;
   #videoPaused = false;
+  #stalled = false;
   #muted = false;
   #speaking = false;
   #quality = 0;
@@ -103,6 +106,16 @@ export class Tile {
     this.#render();
   }
 
+  /**
+   * No frame decoded for a while although the sender is not paused: the server stopped
+   * forwarding it (last-N, a paused consumer). An avatar, not a frozen frame.
+   */
+  setStalled(stalled: boolean): void {
+    if (this.#stalled === stalled) return;
+    this.#stalled = stalled;
+    this.#render();
+  }
+
   setMuted(muted: boolean): void {
     if (this.#muted === muted) return;
     this.#muted = muted;
@@ -142,7 +155,7 @@ export class Tile {
     return {
       id: this.id, peerId: this.peerId, source: this.source, local: this.local, name: this.#displayName, visible,
       width: visible ? this.root.clientWidth : 0, height: visible ? this.root.clientHeight : 0,
-      speaking: this.#speaking, muted: this.#muted, hasVideo: this.hasVideo, consumerId: this.consumerId, quality: this.#quality,
+      speaking: this.#speaking, muted: this.#muted, hasVideo: this.hasVideo, stalled: this.#stalled, consumerId: this.consumerId, quality: this.#quality,
     };
   }
 
@@ -159,7 +172,7 @@ export class Tile {
     this.#region.hidden = !this.#regionName;
     this.#avatar.textContent = initials(this.#displayName || '?');
     this.#mic.hidden = screen || !this.#muted;
-    this.root.classList.toggle('no-video', !this.hasVideo);
+    this.root.classList.toggle('no-video', !this.hasVideo || this.#stalled);
     this.root.classList.toggle('speaking', this.#speaking && !screen);
     this.root.classList.toggle('muted', this.#muted);
     const state = [this.#regionName, !screen && this.#muted ? 'microphone muted' : '', this.#speaking && !screen ? 'speaking' : '', this.hasVideo ? '' : 'camera off'];

@@ -35,8 +35,15 @@ async function main(): Promise<void> {
     for (const page of pages) {
       await eventually(async () => Number(await page.evaluate(`window.__octomesh.tiles().filter((t) => t.hasVideo).length`)) === 3, 'three videos', 30_000);
     }
+    // Show what a tile says: Alan with his camera off (an avatar), Grace muted, a chat line.
+    await pages[2]!.keyboard.press('v');
+    await grace.keyboard.press('m');
+    await grace.fill('#chat-input', 'Can everyone see my screen in a minute?');
+    await grace.press('#chat-input', 'Enter');
+    await grace.press('#chat-input', 'Escape');
     await sleep(4000);
     await shot(ada, 'app-call.png');
+    await pages[2]!.keyboard.press('v');
     await ada.keyboard.press('l');
     await sleep(1500);
     await shot(ada, 'app-speaker.png');
