@@ -5,6 +5,7 @@ import { applySpeaker, type DeviceChoice } from './DevicePicker.js';
 import { byId, el, showView } from './dom.js';
 import { iceRoute, inboundStats, videoStats, type OctomeshHook } from './hook.js';
 import { SPEAKING_LEVEL } from './quality.js';
+import { Settings } from './Settings.js';
 import { Stage } from './Stage/Stage.js';
 import { StatsPoller, type StatsSnapshot } from './StatsPoller.js';
 import { Status } from './Status.js';
@@ -128,10 +129,16 @@ export function startCall(o: CallOptions): void {
       stage.toggleMode();
       render();
     },
+    toggleSettings: () => settings.toggle(),
     enableSound: () => { for (const audio of audios.values()) void audio.play().catch(() => undefined); },
     leave: () => void client.leave(),
   }, inviteUrl(o.room));
   stage.onLayout = () => render();
+  let speakerId = o.devices.audiooutput;
+  const settings = new Settings(byId('toolbar'), client, (deviceId) => {
+    speakerId = deviceId;
+    for (const audio of audios.values()) applySpeaker(audio, deviceId);
+  }, (text) => toolbar.toast(text));
 
   function render(): void {
     const { audio, video } = client.localMedia;
@@ -200,7 +207,7 @@ export function startCall(o: CallOptions): void {
       const audio = el('audio');
       audio.autoplay = true;
       audio.srcObject = new MediaStream([m.track]);
-      applySpeaker(audio, o.devices.audiooutput);
+      applySpeaker(audio, speakerId);
       audios.set(m.consumerId, audio);
       audioSink.append(audio);
       playAudio(audio);
@@ -237,6 +244,7 @@ export function startCall(o: CallOptions): void {
     status.setState('left');
     poller.close();
     toolbar.close();
+    settings.close();
     showView('left-view');
     byId<HTMLAnchorElement>('rejoin-link').href = location.href;
   });

@@ -35,7 +35,8 @@ export class DevicePicker {
   readonly #onChange: (kind: DeviceKind, deviceId: string) => void;
   readonly #refresh = (): void => void this.refresh();
 
-  constructor(onChange: (kind: DeviceKind, deviceId: string) => void) {
+  /** `idPrefix`: the selects' ids are `${idPrefix}-videoinput` etc. (the pre-join screen's and the call's differ). */
+  constructor(idPrefix: string, onChange: (kind: DeviceKind, deviceId: string) => void) {
     this.#onChange = onChange;
     this.#choice = rememberedDevices();
     this.root = el('div', 'devices');
@@ -43,7 +44,7 @@ export class DevicePicker {
     for (const kind of kinds) {
       const label = el('label', 'device', LABELS[kind]);
       const select = el('select');
-      select.id = `device-${kind}`;
+      select.id = `${idPrefix}-${kind}`;
       select.addEventListener('change', () => {
         this.#choice[kind] = select.value;
         remembered.set(kind, select.value);

@@ -40,7 +40,7 @@ export function preJoin(params: URLSearchParams, error = ''): Promise<JoinChoice
   const tracks: Partial<Record<'audioinput' | 'videoinput', MediaStreamTrack>> = {};
   const on = { audioinput: true, videoinput: true };
   let meter: LevelMeter | null = null;
-  const picker = new DevicePicker((kind) => void open(kind));
+  const picker = new DevicePicker('device', (kind) => void open(kind));
   byId('device-slot').append(picker.root);
 
   const render = (): void => {

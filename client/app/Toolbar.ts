@@ -9,6 +9,7 @@ export interface ToolbarActions {
   toggleCamera(): void;
   toggleScreen(): void;
   toggleLayout(): void;
+  toggleSettings(): void;
   enableSound(): void;
   leave(): void;
 }
@@ -42,6 +43,7 @@ export class Toolbar {
     this.#share = button('share-btn', ICONS.screen, 'Share screen', actions.toggleScreen);
     this.#layout = button('layout-btn', ICONS.speaker, 'Speaker view', actions.toggleLayout, 'L');
     const invite = button('invite-btn', ICONS.link, 'Invite', () => void this.#copy(inviteUrl));
+    const settings = button('settings-btn', ICONS.settings, 'Devices', actions.toggleSettings);
     this.#sound = button('sound-btn', ICONS.sound, 'Enable sound', () => {
       this.#sound.hidden = true;
       actions.enableSound();
@@ -52,7 +54,7 @@ export class Toolbar {
     this.#toast = el('div', 'toast');
     this.#toast.setAttribute('role', 'status');
     this.#toast.hidden = true;
-    host.replaceChildren(this.#mic, this.#cam, this.#share, this.#layout, invite, this.#sound, leave, this.#toast);
+    host.replaceChildren(this.#mic, this.#cam, this.#share, this.#layout, invite, settings, this.#sound, leave, this.#toast);
     this.#onKey = (e) => {
       // Escape leaves the chat field, so the shortcuts work again without reaching for the mouse.
       if (e.key === 'Escape' && typingIn(e.target)) (e.target as HTMLElement).blur();

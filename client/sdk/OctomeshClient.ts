@@ -8,7 +8,7 @@ import { RelayJitter } from './RelayJitter.js';
 import { chooseByRtt } from './RttProbe.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
 import { captureScreen, SCREEN_ENCODINGS } from './screenShare.js';
-import { fetchRoute, getLocalMedia, withoutAbsCaptureTime } from './support.js';
+import { fetchRoute, getLocalMedia, openDevice, withoutAbsCaptureTime } from './support.js';
 import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
@@ -164,6 +164,21 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     await s.sig.request('chat', { text: trimmed });
     const self = this.#self;
     if (self && this.#opts) this.emit('chat', { peerId: self.peerId, displayName: this.#opts.displayName, text: trimmed, ts: Date.now() });
+  }
+
+  /** Moves the camera or microphone to another device in the call (replaceTrack: no renegotiation). */
+  async setDevice(kind: Kind, deviceId: string): Promise<void> {
+    const track = await openDevice(kind, deviceId);
+    if (this.#state === 'left' || this.#state === 'error') return void track.stop();
+    track.enabled = this.#enabled[kind];
+    const old = this.#local[kind];
+    this.#local = { ...this.#local, [kind]: track };
+    this.#localPromise = Promise.resolve(this.#local); // a rejoin sends the new one
+    if (this.#opts) this.#opts = { ...this.#opts, [kind === 'audio' ? 'audioDeviceId' : 'videoDeviceId']: deviceId };
+    const producer = this.#session?.producers[kind];
+    if (producer && !producer.closed) await producer.replaceTrack({ track });
+    old?.stop();
+    this.emit('localMedia', { ...this.#local });
   }
 
   /**

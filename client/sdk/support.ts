@@ -67,6 +67,15 @@ export function withoutAbsCaptureTime(caps: types.RtpCapabilities): types.RtpCap
   return { ...caps, headerExtensions: caps.headerExtensions.filter((h) => !h.uri.includes('abs-capture-time')) };
 }
 
+/** One device, exactly that one (the person picked it); rejects if it cannot be opened. */
+export async function openDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+  const c: MediaTrackConstraints = { deviceId: { exact: deviceId }, ...(kind === 'video' ? { width: 1280, height: 720 } : {}) };
+  const stream = await navigator.mediaDevices.getUserMedia(kind === 'video' ? { video: c } : { audio: c });
+  const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
+  if (!track) throw new DOMException(`no ${kind} track`, 'NotFoundError');
+  return track;
+}
+
 /** Never rejects: a missing or refused camera or mic just means nothing is sent for it. */
 export async function getLocalMedia(audio: boolean, video: boolean, devices: Pick<JoinOptions, 'audioDeviceId' | 'videoDeviceId'> = {}): Promise<LocalMedia> {
   const none: LocalMedia = { audio: null, video: null };

@@ -141,6 +141,21 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
     await waitInPage(bob, 'Alice back', (h) => h.tiles().some((t) => t.name === 'Alice' && !t.muted && t.hasVideo));
   });
 
+  it('the devices panel moves the camera to the chosen device in the call (replaceTrack), and the others keep decoding it', async () => {
+    const before = await hook(alice, (h) => (h.client as unknown as { localMedia: { video: { id: string } } }).localMedia.video.id);
+    await alice.click('#settings-btn');
+    assert.equal(await alice.isVisible('#settings-panel'), true);
+    const camera = await alice.locator('#call-device-videoinput option').first().getAttribute('value');
+    await alice.selectOption('#call-device-videoinput', camera!);
+    await waitInPage(alice, 'a new camera track', (h, id) => (h.client as unknown as { localMedia: { video: { id: string } | null } }).localMedia.video?.id !== id, before, 10_000);
+    await alice.keyboard.press('Escape');
+    assert.equal(await alice.isVisible('#settings-panel'), false);
+    const aliceId = await hook(alice, (h) => h.peerId);
+    const frames = async (): Promise<number> => (await hook(bob, (h) => h.videoStats())).find((s) => s.peerId === aliceId && s.source === 'camera')?.framesDecoded ?? 0;
+    const first = await frames();
+    await eventually(async () => (await frames()) > first + 10, 'Bob keeps decoding Alice\'s camera', 15_000);
+  });
+
   it('a screen share is shown large to the others and decoded at a higher resolution than the sharer\'s camera tile', async () => {
     await bob.click('#share-btn');
     await waitInPage(bob, 'Bob shares', (h) => h.client.screenShare !== null);
