@@ -60,6 +60,13 @@ async function main(): Promise<void> {
     await eventually(async () => Number(await mobile.evaluate(`window.__octomesh.tiles().filter((t) => t.hasVideo).length`)) === 4, 'four videos', 30_000);
     await sleep(3000);
     await shot(mobile, 'app-mobile.png');
+    await mobile.click('#settings-btn');
+    await sleep(500);
+    await shot(mobile, 'app-mobile-devices.png');
+    await mobile.keyboard.press('Escape');
+    await mobile.keyboard.press('l');
+    await sleep(1000);
+    await shot(mobile, 'app-mobile-speaker.png');
     const pre2 = await phone.newPage();
     await pre2.goto(`${cluster.base}/?room=demo`);
     await sleep(2500);

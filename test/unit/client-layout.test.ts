@@ -64,6 +64,7 @@ describe('speaker layout', () => {
     const l = speakerLayout(2, 370, 600);
     assert.ok(l.strip.every((b) => b.y >= l.main.y + l.main.h), 'strip below the main tile');
     for (const b of [l.main, ...l.strip]) assert.ok(inside(b, 370, 600));
+    assert.ok(speakerLayout(5, 370, 600).stripCapacity >= 3, 'three small tiles across a phone, not one');
   });
 
   it('more tiles than the strip holds: it shows its capacity (the rest are paged)', () => {

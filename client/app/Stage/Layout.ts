@@ -79,8 +79,9 @@ export function speakerLayout(others: number, width: number, height: number, gap
     const strip = Array.from({ length: shown }, (_, i) => ({ x: width - stripW, y: Math.round(top + i * (tileH + gap)), w: stripW, h: tileH }));
     return { main: fitted(0, 0, width - stripW - gap, height), strip, stripCapacity: capacity };
   }
-  const stripH = Math.round(Math.min(140, Math.max(64, height * 0.2)));
-  const tileW = Math.floor(stripH * TILE_ASPECT);
+  // At least three strip tiles across a phone: smaller tiles beat a strip of one and pages.
+  const tileW = Math.floor(Math.min(Math.min(140, Math.max(64, height * 0.2)) * TILE_ASPECT, (width - 2 * gap) / 3));
+  const stripH = Math.floor(tileW / TILE_ASPECT);
   const capacity = Math.max(1, Math.floor((width + gap) / (tileW + gap)));
   const shown = Math.min(others, capacity);
   const left = (width - (shown * tileW + (shown - 1) * gap)) / 2;
