@@ -4,6 +4,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CHROMIUM, CHROMIUM_ARGS, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/node.js';
+import { SignalClient } from '../helpers/SignalClient.js';
 
 interface TileInfo { id: string; peerId: string; source: string; local: boolean; name: string; visible: boolean; width: number; height: number; speaking: boolean; muted: boolean; hasVideo: boolean; consumerId: string | null; quality: number }
 interface LayoutInfo { mode: string; page: number; pages: number; cols: number; rows: number; main: string | null; visible: string[] }
@@ -196,6 +197,40 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
     }
     assert.equal(await hook(bob, (h) => h.client.screenShare), null);
     assert.deepEqual(errors, []);
+  });
+
+  it('pages the grid beyond 25 tiles; a peer without video shows an avatar', async () => {
+    // 26 signaling-only peers (no media) and one page: 27 tiles, two pages.
+    const route = (await (await fetch(`${cluster.base}/api/route?room=webapp-pages`)).json()) as { wsUrl: string };
+    const bots: SignalClient[] = [];
+    try {
+      for (let i = 0; i < 26; i++) {
+        const bot = await SignalClient.connect(route.wsUrl);
+        const caps = await bot.request('getRouterRtpCapabilities');
+        await bot.request('join', { room: 'webapp-pages', displayName: `Bot ${String(i).padStart(2, '0')}`, rtpCapabilities: caps });
+        bots.push(bot);
+      }
+      const page = await open('room=webapp-pages&name=Eve', 'Eve');
+      await waitInPage(page, '27 tiles', (h) => h.tiles().length === 27);
+      const first = await hook(page, (h) => h.layout());
+      assert.equal(first.pages, 2);
+      assert.equal(first.visible.length, 25);
+      assert.equal(await page.isVisible('.pager'), true);
+      const bot = (await tiles(page)).find((t) => t.name === 'Bot 00')!;
+      assert.equal(bot.hasVideo, false);
+      assert.equal(await page.isVisible(`.tile[data-peer-id="${bot.peerId}"] .avatar`), true, 'an avatar, not a black frame');
+      assert.equal(await page.textContent(`.tile[data-peer-id="${bot.peerId}"] .avatar`), 'B0');
+      await page.click('.pager button[aria-label="Next page"]');
+      const second = await hook(page, (h) => h.layout());
+      assert.equal(second.page, 1);
+      assert.equal(second.visible.length, 2);
+      assert.ok(second.visible.every((id) => !first.visible.includes(id)), 'the second page shows the others');
+      const shown = (await tiles(page)).filter((t) => t.visible).map((t) => t.id).sort();
+      assert.deepEqual(shown, [...second.visible].sort(), 'only the current page\'s tiles are drawn');
+      await page.close();
+    } finally {
+      for (const bot of bots) bot.close();
+    }
   });
 
   it('keeps working on a phone-sized viewport (390x844): tiles stacked, controls and chat on screen', async () => {
