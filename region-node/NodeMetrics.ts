@@ -85,30 +85,68 @@ export function registerNodeMetrics(registry: Registry, source: MetricsSource): 
   });
   new Gauge({
     name: 'octomesh_relay_link_rtt_ms',
-    help: 'Round-trip time of each relay link path (ms, min of the last 10 s of pings; 0 until measured)',
-    labelNames: ['room', 'remote_node'],
+    help: 'Round-trip time of the relay path to each remote node (ms, the least over its rooms\' links, each the min of its last 10 s of pings)',
+    labelNames: ['remote_node'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const r of await links()) for (const l of r.links) if (l.state === 'up') this.set({ room: r.room, remote_node: l.remoteNode }, l.rttMs);
+      const best = new Map<string, number>();
+      for (const r of await links()) for (const l of r.links) if (l.state === 'up' && l.rttMs > 0) best.set(l.remoteNode, Math.min(best.get(l.remoteNode) ?? Infinity, l.rttMs));
+      for (const [remote, ms] of best) this.set({ remote_node: remote }, ms);
     },
   });
+  // Per remote node, never per room (a client names its room: an unbounded label set), and only
+  // growing: a link's counters start over when it is remade (and pipes that close take theirs
+  // with them), so each scrape adds what every link carried since the last one.
+  const carried = new RelayTotals();
   for (const [name, help, unit] of [
-    ['octomesh_relay_link_bytes', 'RTP bytes through each relay link (live pipes; closed pipes folded in)', 'bytes'],
-    ['octomesh_relay_link_packets', 'RTP packets through each relay link (live pipes; closed pipes folded in)', 'packets'],
+    ['octomesh_relay_bytes_total', 'RTP bytes through the relay pipes to and from each remote node', 'bytes'],
+    ['octomesh_relay_packets_total', 'RTP packets through the relay pipes to and from each remote node', 'packets'],
   ] as const) {
-    new Gauge({
+    new Counter({
       name,
       help,
-      labelNames: ['room', 'remote_node', 'direction'],
+      labelNames: ['remote_node', 'direction'],
       registers: [registry],
       async collect() {
+        const totals = carried.update(await links());
         this.reset();
-        for (const r of await links()) for (const l of r.links) {
-          this.set({ room: r.room, remote_node: l.remoteNode, direction: 'in' }, unit === 'bytes' ? l.bytesIn : l.packetsIn);
-          this.set({ room: r.room, remote_node: l.remoteNode, direction: 'out' }, unit === 'bytes' ? l.bytesOut : l.packetsOut);
+        for (const [remote, t] of totals) {
+          this.inc({ remote_node: remote, direction: 'in' }, unit === 'bytes' ? t.bytesIn : t.packetsIn);
+          this.inc({ remote_node: remote, direction: 'out' }, unit === 'bytes' ? t.bytesOut : t.packetsOut);
         }
       },
     });
+  }
+}
+
+type Totals = { bytesIn: number; bytesOut: number; packetsIn: number; packetsOut: number };
+const KEYS = ['bytesIn', 'bytesOut', 'packetsIn', 'packetsOut'] as const;
+
+/**
+ * Relay traffic per remote node as totals that only grow, from link counters that start over:
+ * what a link read last time is remembered per (room, remote node); a reading below it means the
+ * link was remade, and counts from zero. What a link or pipe carried after the last reading and
+ * before it closed is not seen (at most one scrape interval's worth).
+ */
+export class RelayTotals {
+  readonly #last = new Map<string, Totals>();
+  readonly #totals = new Map<string, Totals>();
+
+  update(rooms: readonly { room: string; links: readonly (LinkStats | (Totals & { remoteNode: string }))[] }[]): ReadonlyMap<string, Totals> {
+    const seen = new Set<string>();
+    for (const r of rooms) {
+      for (const l of r.links) {
+        const key = `${r.room}\u0000${l.remoteNode}`;
+        seen.add(key);
+        const last = this.#last.get(key);
+        const total = this.#totals.get(l.remoteNode) ?? { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+        for (const k of KEYS) total[k] += last && l[k] >= last[k] ? l[k] - last[k] : l[k];
+        this.#totals.set(l.remoteNode, total);
+        this.#last.set(key, { bytesIn: l.bytesIn, bytesOut: l.bytesOut, packetsIn: l.packetsIn, packetsOut: l.packetsOut });
+      }
+    }
+    for (const key of this.#last.keys()) if (!seen.has(key)) this.#last.delete(key);
+    return this.#totals;
   }
 }

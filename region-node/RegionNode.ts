@@ -21,7 +21,6 @@ import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
 import type { NodeRecord, Registry } from '../core/registry/Registry.js';
 
-import { Cascade } from '../relay/Cascade.js';
 import { RelayDialer } from '../relay/RelayDialer.js';
 import { RelayServer } from '../relay/RelayServer.js';
 import { relayCredentials, type RelayCredentials } from '../relay/RelayTls.js';
@@ -261,9 +260,6 @@ export class RegionNode implements SessionHost {
     return this.#capsRouterCaps;
   }
 
-  webRtcServerFor(room: Room): types.WebRtcServer {
-    return this.#pool.slots[room.workerIndex]!.webRtcServer;
-  }
 
   /** Concurrent joins of a new room share one creation, so a room never gets two routers. */
   getOrCreateRoom(name: string): Promise<Room> {
@@ -273,11 +269,19 @@ export class RegionNode implements SessionHost {
     const id = asRoomId(parsed.data);
     const pending = this.#rooms.get(id);
     if (pending) return pending;
-    const created = Room.create(id, this.#pool, this.#log, { maxPeers: this.config.limits.maxPeersPerRoom, lastN: this.config.rooms.lastN }).then(
+    const relay = {
+      self: this.nodeId,
+      region: this.region,
+      registry: this.registry,
+      dialer: this.#dialer,
+      listenIp: this.config.media.listenIp,
+      mediaAddress: this.#advertised.pipeAddress,
+      pipeGraceMs: this.config.relay.pipeGraceSec * 1000,
+    };
+    const created = Room.create(id, this.#pool, this.#log, { maxPeers: this.config.limits.maxPeersPerRoom, lastN: this.config.rooms.lastN, relay }).then(
       async (room) => {
         this.#openRooms.set(id, room);
         this.#traffic.watch(room.router);
-        room.attachCascade(this.#makeCascade(room));
         room.once('@close', () => {
           if (this.#openRooms.get(id) === room) this.#openRooms.delete(id);
           if (this.#rooms.get(id) === created) this.#rooms.delete(id);
@@ -285,7 +289,7 @@ export class RegionNode implements SessionHost {
         });
         // Presence first, then the watch: the other nodes hosting the room dial us or we them.
         await this.registry.addRoomPresence(id, this.nodeId).catch((err: Error) => this.#log.error({ err, room: id }, 'cannot register room presence'));
-        room.cascade?.start();
+        room.startCascade();
         return room;
       },
       (err: unknown) => {
@@ -314,42 +318,10 @@ export class RegionNode implements SessionHost {
     };
   }
 
-  #makeCascade(room: Room): Cascade {
-    const media = this.config.media;
-    return new Cascade({
-      room: room.id,
-      self: this.nodeId,
-      registry: this.registry,
-      dialer: this.#dialer,
-      log: this.#log.child({ room: room.id }),
-      link: {
-        localRegion: this.region,
-        router: room.router,
-        listenIp: media.listenIp,
-        mediaAddress: this.#advertised.pipeAddress,
-        pipeGraceMs: this.config.relay.pipeGraceSec * 1000,
-        snapshot: () => ({
-          activeSpeaker: room.activeSpeaker,
-          peers: [...room.peers.values()].map((p) => p.info),
-          producers: [...room.peers.values()].flatMap((p) =>
-            [...p.producers.values()].filter((pr) => !pr.closed).map((pr) => ({ producerId: pr.id, peerId: p.id, kind: pr.kind, source: String(pr.appData.source ?? pr.kind), paused: pr.paused, layerHeights: (pr.appData.layerHeights as number[] | undefined) ?? [] })),
-          ),
-        }),
-        localProducer: (producerId) => {
-          for (const p of room.peers.values()) {
-            const pr = p.producers.get(producerId);
-            if (pr) return pr;
-          }
-          return undefined;
-        },
-      },
-    });
-  }
-
-  #acceptLink(roomName: string, remote: string, stream: Parameters<Cascade['accept']>[1]): string | null {
+  #acceptLink(roomName: string, remote: string, stream: Parameters<Room['acceptLink']>[1]): string | null {
     const room = this.#openRooms.get(asRoomId(roomName));
-    if (!room?.cascade || room.closed) return `room ${roomName.slice(0, 128)} is not on ${this.nodeId}`;
-    room.cascade.accept(asNodeId(remote), stream);
+    if (!room || room.closed) return `room ${roomName.slice(0, 128)} is not on ${this.nodeId}`;
+    room.acceptLink(asNodeId(remote), stream);
     return null;
   }
 
@@ -363,7 +335,7 @@ export class RegionNode implements SessionHost {
   async linkStats(): Promise<{ room: string; links: LinkStats[] }[]> {
     const out = [];
     for (const room of this.#openRooms.values()) {
-      out.push({ room: room.id, links: await Promise.all((room.cascade?.links() ?? []).map((l) => l.stats())) });
+      out.push({ room: room.id, links: await Promise.all(room.cascade.links().map((l) => l.stats())) });
     }
     return out;
   }
@@ -372,7 +344,7 @@ export class RegionNode implements SessionHost {
     const c = this.#counts();
     const relay = { links: 0, linksUp: 0, incomingPipes: 0, outgoingPipes: 0 };
     for (const room of this.#openRooms.values()) {
-      for (const link of room.cascade?.links() ?? []) {
+      for (const link of room.cascade.links()) {
         relay.links++;
         if (link.up) relay.linksUp++;
         relay.incomingPipes += link.incomingPipes().length;

@@ -1,56 +1,38 @@
 import { errors as msErrors, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { InvalidStateError, NotFoundError, RoomFullError } from '../core/errors.js';
-import type { PeerId, RoomId } from '../core/ids.js';
+import type { NodeId, PeerId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { NotificationName, Notifications } from '../core/protocol.js';
+import type { NotificationName, Notifications, PeerInfo } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
 import { layerHeights } from './demandPolicy.js';
 import { RoomDemand } from './RoomDemand.js';
-import type { Peer } from './Peer.js';
+import type { Peer, PeerTransportAppData, TransportDirection } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
 import type { Cascade } from '../relay/Cascade.js';
+import type { ConsumerAppData, ProducerAppData } from './mediaAppData.js';
+import { makeRoomCascade, producerInfo, relayRttWorthTelling, type RelaySettings } from './RoomCascade.js';
 import type { Link } from '../relay/Link.js';
-import type { PeerInfo } from '../core/protocol.js';
 
 export type RoomEvents = {
   /** Internal: the room closed itself (last peer left, or its worker died); the owner drops it. */
   '@close': [reason: string];
 };
 
-export interface ProducerAppData extends types.AppData {
-  peerId: PeerId;
-  source: string;
-  /** Set on pipe producers: the node the media comes from. */
-  remoteNode?: string;
-  /** Video: each spatial layer's height, lowest first (demandPolicy.layerHeights). */
-  layerHeights?: number[];
+/** How this node makes transports (media.* config and the advertised address). */
+export interface TransportOptions {
+  initialAvailableOutgoingBitrate: number;
+  maxIncomingBitrate: number;
+  listenIp: string;
+  announcedAddress: string;
 }
 
 export interface RoomOptions {
   maxPeers: number;
   /** rooms.lastN */
   lastN: number;
-}
-
-/** What a consumer keeps about its producer's path (set on consumers of pipe producers only). */
-export interface ConsumerAppData extends types.AppData {
-  peerId: PeerId;
-  /** The relay link the media crosses, and the RTT last told to the client for it. */
-  remoteNode?: string;
-  relayRttMs?: number;
-}
-
-/**
- * Whether a consumer's client should hear of a new relay RTT: the first measurement, or a change
- * of more than 10 ms and 20 %. The client sizes its jitter buffer from it only while it sees
- * repairs, to ~RTT plus a margin, so small drifts do not matter and are not worth a message.
- */
-export function relayRttWorthTelling(toldMs: number, nowMs: number): boolean {
-  if (nowMs <= 0) return false;
-  if (toldMs <= 0) return true;
-  const d = Math.abs(nowMs - toldMs);
-  return d > 10 && d > 0.2 * toldMs;
+  /** How this room reaches the other nodes hosting it (its Cascade is made from these). */
+  relay: RelaySettings;
 }
 
 /**
@@ -68,7 +50,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   readonly #maxPeers: number;
   /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
   readonly #demand: RoomDemand;
-  #cascade: Cascade | undefined;
+  /** The links to the other nodes hosting this room: made, fed and closed by this room only. */
+  readonly #cascade: Cascade;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
   #activeSpeaker: string | null = null;
@@ -90,6 +73,17 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       o.lastN,
       log,
     );
+    this.#cascade = makeRoomCascade(
+      {
+        id,
+        router,
+        peers: () => this.#peers.values(),
+        activeSpeaker: () => this.#activeSpeaker,
+      },
+      o.relay,
+      log,
+    );
+    this.#cascade.on('link', (link) => this.#wireLink(link));
     slot.routers++;
     router.on('workerclose', () => this.#closeFor('worker-died'));
     speakers.on('dominantspeaker', ({ producer }) => {
@@ -169,8 +163,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         // The producer closed before the observer took it: nothing to observe.
       });
     }
-    const app = producer.appData as ProducerAppData;
-    const info = { producerId: producer.id, peerId: owner.id, kind: producer.kind, source: String(app.source), paused: producer.paused, layerHeights: app.layerHeights ?? [] };
+    const info = producerInfo(owner, producer);
     this.#demand.addLocalProducer(producer, owner.id, info.source);
     for (const link of this.#openLinks()) link.announceProducer(info);
     producer.observer.on('pause', () => this.#openLinks().forEach((l) => l.announceProducerPaused(producer.id, true)));
@@ -215,6 +208,46 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     this.#demand.setView(peer.id, pinned, page);
   }
 
+  /** A WebRTC transport for `peer` on this room's router, through its worker's WebRtcServer. */
+  async createWebRtcTransport(peer: Peer, direction: TransportDirection, forceTcp: boolean, o: TransportOptions): Promise<types.WebRtcTransport<PeerTransportAppData>> {
+    const release = peer.reserveTransport(direction);
+    try {
+      const transport = await this.router.createWebRtcTransport<PeerTransportAppData>({
+        webRtcServer: this.#slot.webRtcServer,
+        enableUdp: !forceTcp,
+        enableTcp: true,
+        preferUdp: !forceTcp,
+        initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
+        iceConsentTimeout: 12,
+        appData: { direction },
+      });
+      if (o.maxIncomingBitrate && direction === 'send') await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
+      // After the last await: a peer that left during any of them closed its transports already,
+      // and would never close this one (addTransport closes it and refuses).
+      peer.addTransport(transport);
+      return transport;
+    } finally {
+      release();
+    }
+  }
+
+  /** A plain RTP transport (bots): a sending one learns its remote from the first packet. */
+  async createPlainTransport(peer: Peer, direction: TransportDirection, o: TransportOptions): Promise<types.PlainTransport<PeerTransportAppData>> {
+    const release = peer.reserveTransport(direction);
+    try {
+      const transport = await this.router.createPlainTransport<PeerTransportAppData>({
+        listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
+        rtcpMux: true,
+        comedia: direction === 'send',
+        appData: { direction },
+      });
+      peer.addTransport(transport);
+      return transport;
+    } finally {
+      release();
+    }
+  }
+
   /** Every peer of the room, on this node and on the others. */
   allPeers(except?: Peer): PeerInfo[] {
     const out = [...this.#peers.values()].filter((p) => p !== except).map((p) => p.info);
@@ -227,20 +260,25 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) link.announceChat(message);
   }
 
-  get cascade(): Cascade | undefined {
+  get cascade(): Cascade {
     return this.#cascade;
   }
 
-  /** Links this room to the other nodes hosting it; the room owns and closes the cascade. */
-  attachCascade(cascade: Cascade): void {
-    this.#cascade = cascade;
-    cascade.on('link', (link) => this.#wireLink(link));
+  /** Follows the registry's presence of this room from now on (once this node's own is in). */
+  startCascade(): void {
+    if (!this.#closed) this.#cascade.start();
   }
+
+  /** An authenticated incoming link stream from `remote` for this room. */
+  acceptLink(remote: NodeId, stream: Parameters<Cascade['accept']>[1]): void {
+    this.#cascade.accept(remote, stream);
+  }
+
 
   /** Links to tell about room events: up ones, and those still connecting (the remote side
    *  holds what follows Hello until its pipe is connected), so nothing said meanwhile is lost. */
   #openLinks(): Link[] {
-    return this.#cascade?.openLinks() ?? [];
+    return this.#cascade.openLinks();
   }
 
   #spoke(peerId: string): void {
@@ -281,11 +319,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
 
   /** A remote producer for a local peer: piped here once, then consumed like a local one. */
   #consumeRemote(peer: Peer, link: Link, producerId: string): void {
-    if (!peer.recvTransport || peer.consuming.has(producerId)) return;
-    peer.consuming.add(producerId);
+    if (!peer.recvTransport || !peer.startConsuming(producerId)) return;
     link.pipe(producerId).then(
       (pipeProducer) => {
-        peer.consuming.delete(producerId); // #consume marks it again, synchronously
+        peer.cancelConsuming(producerId); // #consume marks it again, synchronously
         // Retained and released also when the peer left meanwhile: only a release starts the
         // pipe's grace period, so a pipe nobody released stayed open (media crossing to a
         // node where nobody watched) until its producer closed.
@@ -298,7 +335,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         this.#consume(peer, pipeProducer, () => link.release(producerId), link);
       },
       (err: Error) => {
-        peer.consuming.delete(producerId);
+        peer.cancelConsuming(producerId);
         if (!link.closed) this.#log.warn({ err, producer: producerId, remote: link.remoteNode }, 'pipe failed');
       },
     );
@@ -314,11 +351,10 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       released = true;
       onGone?.();
     };
-    if (!transport || peer.consuming.has(producer.id) || producer.closed) return gone();
+    if (!transport || producer.closed || !peer.startConsuming(producer.id)) return gone();
     // No router.canConsume() first: consume() makes the same check (and clones and validates
     // the capabilities and parameters again); a join storm spent a tenth of a node's JS time on
     // the pair. A peer that cannot consume this producer is refused below, before any worker request.
-    peer.consuming.add(producer.id);
     transport
       .consume({
         producerId: producer.id,
@@ -333,7 +369,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           return;
         }
         const consumerId = consumer.id;
-        peer.consumers.set(consumerId, consumer);
+        peer.addConsumer(consumer);
         const source = String(owner.source ?? producer.kind);
         this.#demand.track({
           consumer,
@@ -344,15 +380,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: producer.rtpParameters.encodings?.length ?? 1 }, () => ({}))),
         });
         consumer.observer.once('close', gone);
-        const forget = (): void => {
-          peer.consumers.delete(consumerId);
-          peer.consuming.delete(producer.id);
-        };
-        consumer.on('transportclose', forget);
-        consumer.on('producerclose', () => {
-          forget();
-          peer.notify('producerClosed', { producerId: producer.id, consumerId });
-        });
+        consumer.on('producerclose', () => peer.notify('producerClosed', { producerId: producer.id, consumerId }));
         consumer.on('producerpause', () => peer.notify('producerPaused', { producerId: producer.id, consumerId }));
         consumer.on('producerresume', () => peer.notify('producerResumed', { producerId: producer.id, consumerId }));
         consumer.on('layerschange', (layers) =>
@@ -377,7 +405,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
         });
       })
       .catch((err: Error) => {
-        peer.consuming.delete(producer.id);
+        peer.cancelConsuming(producer.id);
         gone();
         // A producer or transport that closed meanwhile is the usual cause: not an error; nor is
         // a peer whose capabilities cannot receive this producer (it simply does not get it).
@@ -412,7 +440,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     }
     this.#peers.clear();
     this.#demand.close();
-    this.#cascade?.close();
+    this.#cascade.close();
     this.#slot.routers = Math.max(0, this.#slot.routers - 1);
     this.router.close();
     this.#log.info({ reason }, 'room closed');

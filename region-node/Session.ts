@@ -6,8 +6,7 @@ import type { Logger } from '../core/logger.js';
 import { parseRequest, type IceServer, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
-import type { Room } from './Room.js';
-import type { ProducerAppData } from './Room.js';
+import type { Room, TransportOptions } from './Room.js';
 import { withoutDroppedExtensions } from './mediaCodecs.js';
 import { layerHeights } from './demandPolicy.js';
 
@@ -19,21 +18,13 @@ export interface SessionHost {
   /** rooms.lastN */
   readonly lastN: number;
   readonly limits: { messagesPerSecond: number; messageBurst: number; maxProducersPerPeer: number; maxChatBytes: number };
-  readonly transportOptions: {
-    initialAvailableOutgoingBitrate: number;
-    maxIncomingBitrate: number;
-    peerDisconnectTimeoutSec: number;
-    plainTransports: boolean;
-    listenIp: string;
-    announcedAddress: string;
-  };
+  readonly transportOptions: TransportOptions & { peerDisconnectTimeoutSec: number; plainTransports: boolean };
   routerRtpCapabilities(): types.RtpCapabilities;
   /** STUN/TURN servers for one peer, with credentials fresh for this join. */
   iceServers(peerId: string): IceServer[];
   /** Throws UnauthorizedError unless `token` lets its bearer into `room`. */
   checkAccess(room: string, token: string | undefined): Promise<{ name?: string }>;
   getOrCreateRoom(roomId: string): Promise<Room>;
-  webRtcServerFor(room: Room): types.WebRtcServer;
 }
 
 /** The socket side of a Session; RegionNode implements it over uWS. */
@@ -189,28 +180,7 @@ export class Session {
 
     createWebRtcTransport: async (data) => {
       const { room, peer } = this.#joined();
-      const release = peer.reserveTransport(data.direction);
-      const o = this.#host.transportOptions;
-      let transport: types.WebRtcTransport<PeerTransportAppData>;
-      try {
-        transport = await room.router.createWebRtcTransport<PeerTransportAppData>({
-          webRtcServer: this.#host.webRtcServerFor(room),
-          enableUdp: !data.forceTcp,
-          enableTcp: true,
-          preferUdp: !data.forceTcp,
-          initialAvailableOutgoingBitrate: o.initialAvailableOutgoingBitrate,
-          iceConsentTimeout: 12,
-          appData: { direction: data.direction },
-        });
-        if (o.maxIncomingBitrate && data.direction === 'send') {
-          await transport.setMaxIncomingBitrate(o.maxIncomingBitrate).catch(() => undefined);
-        }
-        // After the last await: a peer that left during any of them closed its transports
-        // already, and would never close this one.
-        adoptTransport(peer, transport);
-      } finally {
-        release();
-      }
+      const transport = await room.createWebRtcTransport(peer, data.direction, data.forceTcp ?? false, this.#host.transportOptions);
       this.#watchTransport(transport);
       const response: TransportResponse = {
         transportId: transport.id,
@@ -234,20 +204,7 @@ export class Session {
       const { room, peer } = this.#joined();
       const o = this.#host.transportOptions;
       if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
-      const release = peer.reserveTransport(data.direction);
-      let transport: types.PlainTransport<PeerTransportAppData>;
-      try {
-        transport = await room.router.createPlainTransport<PeerTransportAppData>({
-          listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
-          rtcpMux: true,
-          // A sending bot is recognised by its first packet; a receiving one says where it listens.
-          comedia: data.direction === 'send',
-          appData: { direction: data.direction },
-        });
-        adoptTransport(peer, transport);
-      } finally {
-        release();
-      }
+      const transport = await room.createPlainTransport(peer, data.direction, o);
       return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort };
     },
 
@@ -267,39 +224,16 @@ export class Session {
 
     produce: async (data) => {
       const { room, peer } = this.#joined();
-      const transport = peer.transport(data.transportId);
-      if (transport.appData.direction !== 'send') throw new InvalidStateError('produce needs a send transport');
-      const release = peer.reserveProducer(this.#host.limits.maxProducersPerPeer);
-      let producer: types.Producer<ProducerAppData>;
-      try {
-        producer = await refusedAsClientError(
-          transport.produce<ProducerAppData>({
-            kind: data.kind,
-            rtpParameters: data.rtpParameters as unknown as types.RtpParameters,
-            appData: {
-              peerId: peer.id,
-              source: data.source ?? (data.kind === 'audio' ? 'mic' : 'camera'),
-              ...(data.kind === 'video' ? { layerHeights: layerHeights((data.rtpParameters as { encodings?: { scaleResolutionDownBy?: number }[] }).encodings ?? [], data.videoHeight) } : {}),
-            },
-          }),
-        );
-        if (peer.closed) {
-          producer.close();
-          throw new InvalidStateError('peer left');
-        }
-        peer.producers.set(producer.id, producer);
-      } finally {
-        release();
-      }
-      producer.on('transportclose', () => peer.producers.delete(producer.id));
+      const source = data.source ?? (data.kind === 'audio' ? 'mic' : 'camera');
+      const heights = data.kind === 'video' ? layerHeights((data.rtpParameters as { encodings?: { scaleResolutionDownBy?: number }[] }).encodings ?? [], data.videoHeight) : undefined;
+      const producer = await refusedAsClientError(peer.produce(data.transportId, data.kind, data.rtpParameters as unknown as types.RtpParameters, { source, layerHeights: heights }, this.#host.limits.maxProducersPerPeer));
       room.onNewProducer(peer, producer);
       return { producerId: producer.id };
     },
 
     closeProducer: (data) => {
       const { peer } = this.#joined();
-      peer.producer(data.producerId).close();
-      peer.producers.delete(data.producerId);
+      peer.closeProducer(data.producerId);
       return {};
     },
 
@@ -427,15 +361,6 @@ export class Session {
     if (room && peer) room.removePeer(peer, reason);
     else peer?.close();
   }
-}
-
-/** A transport made for `peer` joins it, unless the peer left while it was made. */
-function adoptTransport(peer: Peer, transport: types.Transport<PeerTransportAppData>): void {
-  if (peer.closed) {
-    transport.close();
-    throw new InvalidStateError('peer left');
-  }
-  peer.transports.set(transport.id, transport);
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JITTER_POLICY, nextJitterTarget, type ReceiverCounters, type RepairWatch } from '../../client/sdk/jitterPolicy.js';
 import { filteredRttMs } from '../../relay/LinkRtt.js';
-import { relayRttWorthTelling } from '../../region-node/Room.js';
+import { relayRttWorthTelling } from '../../region-node/RoomCascade.js';
 
 // The jitter buffer policy for relayed video as a table: one poll of one receiver, given what
 // the previous poll saw, the counters now, the relay RTT and the clock.
