@@ -7,7 +7,7 @@ import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
 import { RelayJitter } from './RelayJitter.js';
 import { chooseByRtt } from './RttProbe.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
-import { captureScreen, SCREEN_ENCODINGS } from './screenShare.js';
+import { ScreenShare } from './screenShare.js';
 import { fetchRoute, getLocalMedia, openDevice, withoutAbsCaptureTime } from './support.js';
 import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
 
@@ -53,7 +53,7 @@ interface Session {
   readonly device: Device;
   send: types.Transport | null;
   recv: types.Transport | null;
-  readonly producers: Partial<Record<Kind | 'screen', types.Producer>>;
+  readonly producers: Partial<Record<Kind, types.Producer>>;
   /** newConsumer and friends wait on this, so none arrives before the recv transport exists. */
   readonly recvReady: Promise<void>;
   markRecvReady: () => void;
@@ -74,8 +74,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
   #local: LocalMedia = { audio: null, video: null };
   #localPromise: Promise<LocalMedia> | null = null;
-  /** The screen being shared (it outlives a rejoin, like the camera), or null. */
-  #screen: MediaStreamTrack | null = null;
+  readonly #screen = new ScreenShare((track) => this.emit('screenShare', track));
   readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
   /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
   #attempts = 0;
@@ -100,7 +99,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   get localMedia(): LocalMedia { return { ...this.#local }; }
   get micEnabled(): boolean { return this.#enabled.audio; }
   get cameraEnabled(): boolean { return this.#enabled.video; }
-  get screenShare(): MediaStreamTrack | null { return this.#screen; }
+  get screenShare(): MediaStreamTrack | null { return this.#screen.track; }
 
   /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
   getRecvStats(): Promise<RTCStatsReport | null> {
@@ -185,48 +184,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
    * Shares a screen, window or tab (the browser asks which) as a producer of source 'screen'.
    * Ending the capture from the browser's own "Stop sharing" bar stops it for everyone.
    */
-  async startScreenShare(): Promise<MediaStreamTrack> {
-    const s = this.#joinedSession();
-    if (this.#screen) return this.#screen;
-    const track = await captureScreen();
-    if (this.#session !== s || this.#screen) {
-      track.stop();
-      throw aborted();
-    }
-    this.#screen = track;
-    track.addEventListener('ended', () => void this.stopScreenShare());
-    this.emit('screenShare', track);
-    await this.#produceScreen(s);
-    return track;
+  startScreenShare(): Promise<MediaStreamTrack> {
+    this.#joinedSession();
+    return this.#screen.start();
   }
 
-  async stopScreenShare(): Promise<void> {
-    const track = this.#screen;
-    if (!track) return;
-    this.#screen = null;
-    track.stop();
-    this.emit('screenShare', null);
-    const s = this.#session;
-    const producer = s?.producers.screen;
-    if (!s || !producer) return;
-    delete s.producers.screen;
-    await this.#closeProducer(s, producer);
-  }
-
-  async #produceScreen(s: Session): Promise<void> {
-    const track = this.#screen;
-    if (!track || track.readyState === 'ended' || !s.send || this.#session !== s || s.producers.screen) return;
-    const producer = await s.send.produce({
-      track, stopTracks: false, encodings: SCREEN_ENCODINGS, appData: { source: 'screen', videoHeight: track.getSettings().height },
-    });
-    // Stopped (or rejoined) while the produce was in flight.
-    if (this.#session !== s || this.#screen !== track) return this.#closeProducer(s, producer);
-    s.producers.screen = producer;
-  }
-
-  async #closeProducer(s: Session, producer: types.Producer): Promise<void> {
-    producer.close();
-    if (this.#session === s) await s.sig.request('closeProducer', { producerId: producer.id }).catch(() => undefined);
+  stopScreenShare(): Promise<void> {
+    return this.#screen.stop();
   }
 
   async setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
@@ -367,7 +331,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
       }
     }
-    await this.#produceScreen(s).catch((err: unknown) => { if (this.#session === s) console.warn('octomesh: cannot send the screen', err); });
+    if (this.#session === s && s.send) await this.#screen.bind(s.sig, s.send).catch((err: unknown) => console.warn('octomesh: cannot send the screen', err));
   }
 
   #acquireLocal(): Promise<LocalMedia> {
@@ -574,6 +538,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #teardown(): void {
     const s = this.#session;
     this.#session = null;
+    this.#screen.sessionEnded();
     if (s) {
       clearTimeout(s.healthyTimer);
       s.sig.close();
@@ -603,7 +568,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   }
 
   #stopLocal(): void {
-    void this.stopScreenShare();
+    void this.#screen.stop();
     this.#local.audio?.stop();
     this.#local.video?.stop();
     this.#local = { audio: null, video: null };
