@@ -133,6 +133,8 @@ export function startCall(o: CallOptions): void {
     enableSound: () => { for (const audio of audios.values()) void audio.play().catch(() => undefined); },
     leave: () => void client.leave(),
   }, inviteUrl(o.room));
+  // Last-N plugs in here: followLastN(client, stage.lastNView()) (the adaptive branch's
+  // client/app/lastN.ts) marks tiles 'not-forwarded'; its viewChanged() belongs in onLayout.
   stage.onLayout = () => render();
   let speakerId = o.devices.audiooutput;
   const settings = new Settings(byId('toolbar'), client, (deviceId) => {

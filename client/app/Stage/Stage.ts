@@ -53,6 +53,18 @@ export class Stage {
   get info(): LayoutInfo { return this.#info; }
   get tiles(): Tile[] { return [...this.#tiles.values()]; }
 
+  /**
+   * For last-N (setView): the remote peers whose camera tile is drawn now (the grid's page, or the
+   * speaker view's large tile and strip page), and every remote camera tile's element.
+   */
+  lastNView(): { page: () => string[]; tiles: () => [string, HTMLElement][] } {
+    const cameras = (): Tile[] => this.tiles.filter((t) => !t.local && t.source === 'camera');
+    return {
+      page: () => cameras().filter((t) => this.#info.visible.includes(t.id)).map((t) => t.peerId),
+      tiles: () => cameras().map((t) => [t.peerId, t.root]),
+    };
+  }
+
   tile(id: string): Tile | undefined {
     return this.#tiles.get(id);
   }
