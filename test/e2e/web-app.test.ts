@@ -99,6 +99,12 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
     assert.deepEqual(names, ['Alice', 'Bob', 'Carol']);
     assert.equal((await hook(alice, (h) => h.layout())).mode, 'grid');
     await waitInPage(alice, 'connection bars on remote tiles', (h) => h.tiles().filter((t) => !t.local).every((t) => t.quality > 0));
+    // The fake microphone beeps: its level (and the node's active speaker) lights a ring.
+    await waitInPage(alice, 'a speaking ring on a remote tile', (h) => h.tiles().some((t) => !t.local && t.speaking));
+    const bars = await alice.getAttribute('.tile:not(.local) .bars', 'title');
+    assert.match(bars ?? '', /^Connection: (good|fair|poor) · round trip \d+ ms/, 'the bars say the figures on hover');
+    await alice.click('#invite-btn');
+    await eventually(async () => /Invite link copied|room=webapp/.test((await alice.textContent('.toast')) ?? ''), 'the invite link is copied (or shown)', 5_000);
   });
 
   it('re-flows the grid when the viewport changes', async () => {
