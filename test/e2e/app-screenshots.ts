@@ -26,9 +26,10 @@ async function main(): Promise<void> {
     await pre.close();
 
     const pages: Page[] = [];
-    for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing']) {
+    // One person per region, so the tiles and the map show the cascade.
+    for (const [name, region] of [['Ada Lovelace', 'eu-west'], ['Grace Hopper', 'us-east'], ['Alan Turing', 'ap-northeast']] as const) {
       const page = await ctx.newPage();
-      await page.goto(`${cluster.base}/?room=demo&name=${encodeURIComponent(name)}`);
+      await page.goto(`${cluster.base}/?room=demo&name=${encodeURIComponent(name)}&region=${region}`);
       pages.push(page);
     }
     const [ada, grace] = pages as [Page, Page, Page];
