@@ -4,6 +4,7 @@ import { setupChat } from './Chat.js';
 import { applySpeaker, type DeviceChoice } from './DevicePicker.js';
 import { byId, el, showView } from './dom.js';
 import { iceRoute, inboundStats, videoStats, type OctomeshHook } from './hook.js';
+import { followLastN } from './lastN.js';
 import { SPEAKING_LEVEL } from './quality.js';
 import { Settings } from './Settings.js';
 import { Stage } from './Stage/Stage.js';
@@ -133,9 +134,13 @@ export function startCall(o: CallOptions): void {
     enableSound: () => { for (const audio of audios.values()) void audio.play().catch(() => undefined); },
     leave: () => void client.leave(),
   }, inviteUrl(o.room));
-  // Last-N plugs in here: followLastN(client, stage.lastNView()) (the adaptive branch's
-  // client/app/lastN.ts) marks tiles 'not-forwarded'; its viewChanged() belongs in onLayout.
-  stage.onLayout = () => render();
+  // Last-N: the node hears which peers this page shows (setView) and the tiles of those it does
+  // not forward are marked 'not-forwarded' (an avatar).
+  const lastN = followLastN(client, stage.lastNView());
+  stage.onLayout = () => {
+    lastN.viewChanged();
+    render();
+  };
   let speakerId = o.devices.audiooutput;
   const settings = new Settings(byId('toolbar'), client, (deviceId) => {
     speakerId = deviceId;

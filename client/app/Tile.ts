@@ -23,6 +23,8 @@ export interface TileInfo {
   hasVideo: boolean;
   /** Video is attached but no frame was decoded lately (not forwarded, paused on the server): the avatar shows. */
   stalled: boolean;
+  /** Last-N: false when the node does not forward this peer's video to us. */
+  forwarded: boolean;
   consumerId: string | null;
   quality: number;
 }
@@ -155,7 +157,7 @@ export class Tile {
     return {
       id: this.id, peerId: this.peerId, source: this.source, local: this.local, name: this.#displayName, visible,
       width: visible ? this.root.clientWidth : 0, height: visible ? this.root.clientHeight : 0,
-      speaking: this.#speaking, muted: this.#muted, hasVideo: this.hasVideo, stalled: this.#stalled, consumerId: this.consumerId, quality: this.#quality,
+      speaking: this.#speaking, muted: this.#muted, hasVideo: this.hasVideo, stalled: this.#stalled, forwarded: !this.root.classList.contains('not-forwarded'), consumerId: this.consumerId, quality: this.#quality,
     };
   }
 

@@ -4,21 +4,17 @@ import type { PeerInfo } from '../../core/protocol.js';
 import { Emitter } from './Emitter.js';
 import { type Notification, OctomeshError, Signaling } from './Signaling.js';
 import { JITTER_POLICY, type JitterPolicy } from './jitterPolicy.js';
-import { RelayJitter } from './RelayJitter.js';
-import { chooseByRtt } from './RttProbe.js';
+import { LocalTracks } from './LocalTracks.js';
+import { LastN } from './LastN.js';
+import { RemoteTracks, type MediaNotification } from './RemoteTracks.js';
+import { routeFor } from './route.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
-import { ScreenShare } from './screenShare.js';
-import { fetchRoute, getLocalMedia, openDevice, withoutAbsCaptureTime } from './support.js';
-import type { ClientEvents, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, RouteDecision, SelfInfo } from './types.js';
+import { withoutAbsCaptureTime } from './support.js';
+import type { ClientEvents, DynacastState, PageView, ViewState, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
 export type * from './types.js';
 
-const SIMULCAST: types.RtpEncodingParameters[] = [
-  { maxBitrate: 100_000, scaleResolutionDownBy: 4 },
-  { maxBitrate: 300_000, scaleResolutionDownBy: 2 },
-  { maxBitrate: 900_000 },
-];
 /**
  * The socket's heartbeat: a ping every 0.5 s, and a node silent for 2 s after a ping counts as
  * gone. Measured between hosts before: a node cut off from the network while its process ran was
@@ -38,14 +34,10 @@ const FATAL_CODES = new Set(['bad_request', 'unauthorized', 'unknown_method']);
  * request names it in `avoid`: no answer (client-side codes) or draining / full.
  */
 const AVOID_CODES = new Set(['timeout', 'disconnected', 'network', 'draining', 'room_full']);
-/** After this many rejoin attempts a pinned region is dropped, in case the region itself is down. */
-const REGION_PIN_ATTEMPTS = 2;
 const aborted = (): OctomeshError => new OctomeshError('aborted', 'superseded by leave() or a reconnect');
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 type IceSettings = Pick<types.TransportOptions, 'iceServers' | 'iceTransportPolicy'>;
-
-type MediaNotification = Exclude<Notification, { name: 'peerJoined' | 'activeSpeaker' | 'chat' | 'rejoin' }>;
 
 /** Everything tied to one WebSocket; a rejoin throws the whole session away. */
 interface Session {
@@ -53,7 +45,6 @@ interface Session {
   readonly device: Device;
   send: types.Transport | null;
   recv: types.Transport | null;
-  readonly producers: Partial<Record<Kind, types.Producer>>;
   /** newConsumer and friends wait on this, so none arrives before the recv transport exists. */
   readonly recvReady: Promise<void>;
   markRecvReady: () => void;
@@ -71,11 +62,9 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #self: SelfInfo | null = null;
   #activeSpeaker: string | null = null;
   readonly #peers = new Map<string, PeerInfo>();
-  readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
-  #local: LocalMedia = { audio: null, video: null };
-  #localPromise: Promise<LocalMedia> | null = null;
-  readonly #screen = new ScreenShare((track) => this.emit('screenShare', track));
-  readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
+  readonly #tracks = new RemoteTracks((event, ...args) => this.emit(event, ...args));
+  readonly #localTracks = new LocalTracks((media) => this.emit('localMedia', media), () => this.#state !== 'left' && this.#state !== 'error', (track) => this.emit('screenShare', track));
+  readonly #lastN = new LastN();
   /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
   #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -83,33 +72,22 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #attemptNode: string | undefined;
   /** Node id -> when this page last failed on it; named to the router as `avoid` for a while. */
   readonly #failedAt = new Map<string, number>();
-  /** Lets relayed media wait for repairs across the relay while losses are seen. */
-  readonly #jitter = new RelayJitter((consumerId, targetMs) => {
-    const entry = this.#consumers.get(consumerId);
-    if (!entry) return;
-    entry.media.jitterBufferTargetMs = targetMs;
-    this.emit('consumerUpdated', entry.media);
-  });
 
   get state(): ClientState { return this.#state; }
   get self(): SelfInfo | null { return this.#self; }
   get activeSpeaker(): string | null { return this.#activeSpeaker; }
   get peers(): PeerInfo[] { return [...this.#peers.values()]; }
-  get consumers(): RemoteMedia[] { return [...this.#consumers.values()].map((c) => c.media); }
-  get localMedia(): LocalMedia { return { ...this.#local }; }
-  get micEnabled(): boolean { return this.#enabled.audio; }
-  get cameraEnabled(): boolean { return this.#enabled.video; }
-  get screenShare(): MediaStreamTrack | null { return this.#screen.track; }
+  get consumers(): RemoteMedia[] { return this.#tracks.list; }
+  /** Last-N: the peers whose video this client is forwarded; null: everyone's. */
+  get forwardedPeers(): string[] | null { return this.#lastN.forwarded; }
+  get localMedia(): LocalMedia { return this.#localTracks.media; }
+  get micEnabled(): boolean { return this.#localTracks.enabled('audio'); }
+  get cameraEnabled(): boolean { return this.#localTracks.enabled('video'); }
+  get screenShare(): MediaStreamTrack | null { return this.#localTracks.screen.track; }
 
-  /** WebRTC stats of the receiving PeerConnection, or null while not connected. */
-  getRecvStats(): Promise<RTCStatsReport | null> {
-    return this.#transportStats('recv');
-  }
-
-  /** WebRTC stats of the sending PeerConnection, or null while not connected. */
-  getSendStats(): Promise<RTCStatsReport | null> {
-    return this.#transportStats('send');
-  }
+  /** WebRTC stats of the receiving / sending PeerConnection, or null while not connected. */
+  getRecvStats(): Promise<RTCStatsReport | null> { return this.#transportStats('recv'); }
+  getSendStats(): Promise<RTCStatsReport | null> { return this.#transportStats('send'); }
 
   async #transportStats(direction: 'send' | 'recv'): Promise<RTCStatsReport | null> {
     const t = this.#session?.[direction];
@@ -124,7 +102,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#opts = { ...options };
     this.#attempts = 0;
     this.#setState('joining');
-    void this.#acquireLocal(); // the permission prompt overlaps the signaling round trips
+    void this.#localTracks.acquire(options.audio !== false, options.video !== false, options); // the prompt overlaps the signaling round trips
     try {
       return await this.#connect();
     } catch (err) {
@@ -142,18 +120,16 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     clearTimeout(this.#retryTimer);
     if (s && !s.sig.closed) await s.sig.request('leave', {}, LEAVE_TIMEOUT_MS).catch(() => undefined);
     this.#teardown();
-    this.#stopLocal();
+    this.#localTracks.stop();
     this.emit('left');
   }
 
   setMicEnabled(enabled: boolean): Promise<void> {
-    this.#enabled.audio = enabled;
-    return this.#applyEnabled('audio');
+    return this.#localTracks.setEnabled('audio', enabled);
   }
 
   setCameraEnabled(enabled: boolean): Promise<void> {
-    this.#enabled.video = enabled;
-    return this.#applyEnabled('video');
+    return this.#localTracks.setEnabled('video', enabled);
   }
 
   async sendChat(text: string): Promise<void> {
@@ -165,37 +141,53 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     if (self && this.#opts) this.emit('chat', { peerId: self.peerId, displayName: this.#opts.displayName, text: trimmed, ts: Date.now() });
   }
 
-  /** Moves the camera or microphone to another device in the call (replaceTrack: no renegotiation). */
-  async setDevice(kind: Kind, deviceId: string): Promise<void> {
-    const track = await openDevice(kind, deviceId);
-    if (this.#state === 'left' || this.#state === 'error') return void track.stop();
-    track.enabled = this.#enabled[kind];
-    const old = this.#local[kind];
-    this.#local = { ...this.#local, [kind]: track };
-    this.#localPromise = Promise.resolve(this.#local); // a rejoin sends the new one
-    if (this.#opts) this.#opts = { ...this.#opts, [kind === 'audio' ? 'audioDeviceId' : 'videoDeviceId']: deviceId };
-    const producer = this.#session?.producers[kind];
-    if (producer && !producer.closed) await producer.replaceTrack({ track });
-    old?.stop();
-    this.emit('localMedia', { ...this.#local });
-  }
-
-  /**
-   * Shares a screen, window or tab (the browser asks which) as a producer of source 'screen'.
-   * Ending the capture from the browser's own "Stop sharing" bar stops it for everyone.
-   */
-  startScreenShare(): Promise<MediaStreamTrack> {
-    this.#joinedSession();
-    return this.#screen.start();
-  }
-
-  stopScreenShare(): Promise<void> {
-    return this.#screen.stop();
-  }
+  setDevice(kind: Kind, deviceId: string): Promise<void> { return this.#localTracks.setDevice(kind, deviceId); } // replaceTrack
+  /** Shares a screen, window or tab (source 'screen'); the browser's own "Stop sharing" stops it for everyone. */
+  startScreenShare(): Promise<MediaStreamTrack> { this.#joinedSession(); return this.#localTracks.screen.start(); }
+  stopScreenShare(): Promise<void> { return this.#localTracks.screen.stop(); }
 
   async setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
     const s = this.#joinedSession();
     await s.sig.request('setConsumerPreferredLayers', { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+  }
+
+  /**
+   * Adaptive stream: the video of `consumerId` is drawn in `element`. From now on its size (in
+   * device pixels) picks the layer the server sends, and it is paused on the server while the
+   * element is off screen, not laid out, or in a hidden tab. Call it while handling 'consumer'
+   * (before that event returns, the consumer is not resumed, so a tile off screen never starts).
+   */
+  attachVideo(consumerId: string, element: HTMLElement): void {
+    this.#tracks.attachVideo(consumerId, element);
+  }
+
+  /** Nobody draws this video any more: paused on the server until attached again. */
+  detachVideo(consumerId: string): void {
+    this.#tracks.detachVideo(consumerId);
+  }
+
+  /** What adaptive stream told the server about a consumer and what its tile wants (for tests and debugging). */
+  viewState(consumerId: string): ViewState | null {
+    return this.#tracks.viewState(consumerId);
+  }
+
+  /**
+   * Last-N: the peers this client pins and those on its current page of the grid; the node
+   * forwards their video whatever the speaker order. Kept across rejoins. TypeError beyond 9
+   * pins or 100 on a page.
+   */
+  setView(view: PageView): Promise<void> {
+    return this.#lastN.declare(view);
+  }
+
+  /** Whether this peer's video is forwarded to us (last-N); false means: show an avatar. */
+  isForwarded(peerId: string): boolean {
+    return this.#lastN.isForwarded(peerId);
+  }
+
+  /** Dynacast: the demand last heard for our camera and which of its encodings are on. */
+  dynacastState(): DynacastState | null {
+    return this.#localTracks.dynacastState();
   }
 
   // ---- one connection attempt: route, socket, device, join, transports ----
@@ -203,7 +195,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   async #connect(): Promise<SelfInfo> {
     const opts = this.#opts!;
     this.#attemptNode = undefined;
-    const route = await this.#route(opts);
+    const route = await routeFor(opts, this.#attempts, nodesToAvoid(this.#failedAt, Date.now()), this.#state === 'joining');
     if (this.#state !== 'joining' && this.#state !== 'reconnecting') throw aborted();
     this.#attemptNode = route.nodeId || route.wsUrl;
     const sig = await Signaling.open(route.wsUrl);
@@ -214,7 +206,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     let markRecvReady = (): void => undefined;
     const recvReady = new Promise<void>((resolve) => { markRecvReady = resolve; });
     const s: Session = {
-      sig, device: new Device(), send: null, recv: null, producers: {}, recvReady, markRecvReady, chain: Promise.resolve(),
+      sig, device: new Device(), send: null, recv: null, recvReady, markRecvReady, chain: Promise.resolve(),
       nodeId: this.#attemptNode, healthyTimer: undefined,
     };
     this.#session = s;
@@ -235,9 +227,13 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       ...(opts.token ? { token: opts.token } : {}),
     });
     live();
-    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route };
+    this.#self = { room: opts.room, peerId: joined.peerId, region: joined.region, nodeId: joined.nodeId, route, lastN: joined.lastN };
     s.nodeId = joined.nodeId;
+    this.#tracks.bind(sig);
+    this.#lastN.bind(sig);
     for (const peer of joined.peers) this.#addPeer(peer);
+    // The speaker who started before we came (possibly on another node): the room only announces changes.
+    this.#setActiveSpeaker(joined.activeSpeaker ?? null);
     // The node's TURN credentials are minted per join, so a rejoin also renews them.
     const ice: IceSettings = { iceServers: joined.iceServers, ...(opts.iceTransportPolicy ? { iceTransportPolicy: opts.iceTransportPolicy } : {}) };
     await Promise.all([this.#createTransport(s, 'send', ice), this.#createTransport(s, 'recv', ice)]);
@@ -249,31 +245,8 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#setState('joined');
     this.emit('joined', this.#self);
     // Joined means "in the room and receiving"; a slow permission prompt must not hold that up.
-    void this.#produceAll(s);
+    if (s.send) void this.#localTracks.produceAll(s.send, (kind) => s.device.canProduce(kind));
     return this.#self;
-  }
-
-  /**
-   * The geo-router's node, or a clearly faster alternative. Only on the first join: on a rejoin
-   * the router's own answer is taken, so a probe that picked badly cannot keep a client out, and
-   * a pin (kept for the first REGION_PIN_ATTEMPTS rejoins) is never second-guessed.
-   */
-  async #route(opts: JoinOptions): Promise<RouteDecision> {
-    const pinned = this.#attempts <= REGION_PIN_ATTEMPTS ? opts.region : undefined;
-    // The nodes this page just failed on: the router skips them for this answer (only this one:
-    // a page cannot take a node away from anyone else), so a dead node that the registry still
-    // lists is not dialled again and again.
-    const avoid = nodesToAvoid(this.#failedAt, Date.now());
-    const route = await fetchRoute(opts, pinned, avoid);
-    const decision = (by: RouteDecision['by']): RouteDecision => ({
-      region: route.region, nodeId: route.nodeId, wsUrl: route.wsUrl, by, geoRegion: route.region, distanceKm: route.distanceKm, rttMs: {},
-    });
-    // The router lets a pin go when this page just failed on every node of the region.
-    if (pinned) return decision(route.region === pinned ? 'pinned' : 'geoip');
-    // Probing is for the first join: on a rejoin the node that was chosen may be the one that
-    // just died, and a probe of a host that is cut off waits out its whole budget.
-    if (opts.probeRtt === false || this.#state !== 'joining' || route.alternatives.length === 0) return decision('geoip');
-    return chooseByRtt(route);
   }
 
   async #createTransport(s: Session, direction: 'send' | 'recv', ice: IceSettings): Promise<void> {
@@ -297,70 +270,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
       if (state === 'connected') this.#armHealthy(s);
       else if (state === 'failed') this.#lost(s, `${direction} transport failed`, 'media');
     });
-    if (direction === 'send') {
-      t.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-        const source = appData['source'] as 'mic' | 'camera' | 'screen';
-        const height = appData['videoHeight'];
-        const videoHeight = typeof height === 'number' && height >= 16 ? { videoHeight: Math.min(Math.round(height), 4320) } : {};
-        s.sig.request('produce', { transportId: t.id, kind, rtpParameters, source, ...videoHeight }).then(({ producerId }) => done({ id: producerId }), fail);
-      });
-    }
-  }
-
-  async #produceAll(s: Session): Promise<void> {
-    const local = await this.#acquireLocal();
-    for (const kind of ['audio', 'video'] as const) {
-      const track = local[kind];
-      if (!track || track.readyState === 'ended' || this.#session !== s || !s.send || !s.device.canProduce(kind)) continue;
-      try {
-        // stopTracks: false keeps the camera and mic alive across rejoins (no second prompt).
-        const producer = await s.send.produce({
-          track,
-          stopTracks: false,
-          appData: { source: kind === 'audio' ? 'mic' : 'camera' },
-          ...(kind === 'video' ? { encodings: SIMULCAST } : {}),
-        });
-        if (this.#session !== s) {
-          producer.close();
-          return;
-        }
-        s.producers[kind] = producer;
-        // A disabled track makes a producer that is paused locally but not on the server.
-        if (!this.#enabled[kind]) await this.#applyEnabled(kind, true);
-      } catch (err) {
-        if (this.#session === s) console.warn(`octomesh: cannot send ${kind}`, err);
-      }
-    }
-    if (this.#session === s && s.send) await this.#screen.bind(s.sig, s.send).catch((err: unknown) => console.warn('octomesh: cannot send the screen', err));
-  }
-
-  #acquireLocal(): Promise<LocalMedia> {
-    this.#localPromise ??= getLocalMedia(this.#opts?.audio !== false, this.#opts?.video !== false, this.#opts ?? {}).then((media) => {
-      if (this.#state === 'left' || this.#state === 'error') {
-        media.audio?.stop();
-        media.video?.stop();
-        return { audio: null, video: null };
-      }
-      this.#local = media;
-      this.emit('localMedia', { ...media });
-      return media;
-    });
-    return this.#localPromise;
-  }
-
-  async #applyEnabled(kind: Kind, force = false): Promise<void> {
-    const want = this.#enabled[kind];
-    const s = this.#session;
-    const producer = s?.producers[kind];
-    if (!s || !producer || producer.closed) {
-      const track = this.#local[kind];
-      if (track) track.enabled = want; // the preview shows it; the next produce re-applies it
-      return;
-    }
-    if (producer.paused !== want && !force) return;
-    if (want) producer.resume();
-    else producer.pause();
-    await s.sig.request(want ? 'resumeProducer' : 'pauseProducer', { producerId: producer.id });
+    if (direction === 'send') this.#localTracks.bind(s.sig, t);
   }
 
   // ---- notifications ----
@@ -372,14 +282,19 @@ export class OctomeshClient extends Emitter<ClientEvents> {
         this.#addPeer(n.data);
         return;
       case 'activeSpeaker':
-        this.#activeSpeaker = n.data.peerId;
-        this.emit('activeSpeaker', n.data.peerId);
+        this.#setActiveSpeaker(n.data.peerId);
         return;
       case 'chat':
         if (n.data.peerId !== this.#self?.peerId) this.emit('chat', n.data);
         return;
       case 'rejoin':
         this.#lost(s, `server asked to rejoin: ${n.data.reason}`, 'server');
+        return;
+      case 'forwardedPeers':
+        if (this.#lastN.setForwarded(n.data.peerIds)) this.emit('forwardedPeersChanged', this.#lastN.forwarded);
+        return;
+      case 'producerDemand':
+        this.#localTracks.setDemand(n.data.producerId, n.data.maxSpatialLayer);
         return;
       default:
         s.chain = s.chain
@@ -389,76 +304,30 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     }
   }
 
-  async #onMediaNotification(s: Session, n: MediaNotification): Promise<void> {
+  async #onMediaNotification(s: Session, n: MediaNotification | Extract<Notification, { name: 'peerLeft' }>): Promise<void> {
     if (this.#session !== s) return;
-    switch (n.name) {
-      case 'newConsumer': {
-        const d = n.data;
-        const consumer = await s.recv!.consume({ id: d.consumerId, producerId: d.producerId, kind: d.kind, rtpParameters: d.rtpParameters as types.RtpParameters });
-        if (this.#session !== s) return; // the transport closed and took the consumer with it
-        const media: RemoteMedia = {
-          consumerId: d.consumerId, producerId: d.producerId, peerId: d.peerId, kind: d.kind, source: d.source,
-          track: consumer.track, producerPaused: d.producerPaused, currentLayers: null,
-          relayRttMs: d.relayRttMs ?? null, jitterBufferTargetMs: null,
-        };
-        this.#consumers.set(d.consumerId, { media, consumer });
-        if (d.relayRttMs !== undefined && this.#opts?.relayJitter !== false) this.#jitter.add(consumer, d.relayRttMs, this.#jitterPolicy());
-        this.emit('consumer', media);
-        // Server-side consumers start paused so no keyframe is lost before the track is attached.
-        s.sig.request('resumeConsumer', { consumerId: d.consumerId }).catch((err: unknown) => {
-          if (this.#session === s) console.warn('octomesh: resumeConsumer failed', err);
-        });
-        return;
-      }
-      case 'producerClosed':
-        this.#closeConsumer(n.data.consumerId);
-        return;
-      case 'producerPaused':
-      case 'producerResumed': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        entry.media.producerPaused = n.name === 'producerPaused';
-        this.emit('consumerUpdated', entry.media);
-        return;
-      }
-      case 'consumerRelayRtt': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        entry.media.relayRttMs = n.data.relayRttMs;
-        this.#jitter.setRelayRtt(n.data.consumerId, n.data.relayRttMs);
-        return;
-      }
-      case 'consumerLayersChanged': {
-        const entry = this.#consumers.get(n.data.consumerId);
-        if (!entry) return;
-        const { spatialLayer, temporalLayer } = n.data;
-        entry.media.currentLayers = spatialLayer === null ? null : { spatialLayer, temporalLayer };
-        this.emit('consumerUpdated', entry.media);
-        return;
-      }
-      case 'peerLeft': {
-        for (const { media } of [...this.#consumers.values()]) if (media.peerId === n.data.peerId) this.#closeConsumer(media.consumerId);
-        const peer = this.#peers.get(n.data.peerId);
-        this.#peers.delete(n.data.peerId);
-        if (peer) this.emit('peerLeft', peer);
-        return;
-      }
+    if (n.name !== 'peerLeft') {
+      const jitter = this.#opts?.relayJitter === false ? null : this.#jitterPolicy();
+      await this.#tracks.handle(s.recv!, n, jitter, () => this.#session === s);
+      return;
     }
+    // After the peer's consumers (in order behind them), so its tile goes with its media.
+    this.#tracks.closePeer(n.data.peerId);
+    const peer = this.#peers.get(n.data.peerId);
+    this.#peers.delete(n.data.peerId);
+    if (peer) this.emit('peerLeft', peer);
+  }
+
+  #setActiveSpeaker(peerId: string | null): void {
+    if (peerId === this.#activeSpeaker) return;
+    this.#activeSpeaker = peerId;
+    this.emit('activeSpeaker', peerId);
   }
 
   #addPeer(peer: PeerInfo): void {
     if (peer.peerId === this.#self?.peerId) return;
     this.#peers.set(peer.peerId, peer);
     this.emit('peerJoined', peer);
-  }
-
-  #closeConsumer(consumerId: string): void {
-    const entry = this.#consumers.get(consumerId);
-    if (!entry) return;
-    this.#consumers.delete(consumerId);
-    this.#jitter.remove(consumerId);
-    entry.consumer.close();
-    this.emit('consumerClosed', entry.media);
   }
 
   // ---- losing a session and getting back ----
@@ -538,41 +407,28 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #teardown(): void {
     const s = this.#session;
     this.#session = null;
-    this.#screen.sessionEnded();
     if (s) {
       clearTimeout(s.healthyTimer);
       s.sig.close();
       s.send?.close();
       s.recv?.close();
     }
-    const consumers = [...this.#consumers.values()];
     const peers = [...this.#peers.values()];
-    this.#jitter.clear();
-    this.#consumers.clear();
+    this.#localTracks.sessionEnded();
     this.#peers.clear();
     this.#self = null;
-    for (const { media } of consumers) this.emit('consumerClosed', media);
+    this.#tracks.clear();
     for (const peer of peers) this.emit('peerLeft', peer);
-    if (this.#activeSpeaker !== null) {
-      this.#activeSpeaker = null;
-      this.emit('activeSpeaker', null);
-    }
+    this.#setActiveSpeaker(null);
+    if (this.#lastN.sessionEnded()) this.emit('forwardedPeersChanged', null);
   }
 
   /** Gives up: no call, so the camera light goes off too. */
   #fail(error: Error): void {
     this.#teardown();
-    this.#stopLocal();
+    this.#localTracks.stop();
     this.#setState('error');
     this.emit('error', error);
-  }
-
-  #stopLocal(): void {
-    void this.#screen.stop();
-    this.#local.audio?.stop();
-    this.#local.video?.stop();
-    this.#local = { audio: null, video: null };
-    this.#localPromise = null;
   }
 
   #jitterPolicy(): JitterPolicy {

@@ -95,3 +95,9 @@ export async function getLocalMedia(audio: boolean, video: boolean, devices: Pic
   const v = video ? await one({ video: videoConstraints }) : none;
   return { audio: a.audio, video: v.video };
 }
+
+/** The camera's capture height (px), the top simulcast layer's, for produce's videoHeight; undefined when the browser does not say. */
+export function captureHeight(track: MediaStreamTrack): number | undefined {
+  const h = track.getSettings().height;
+  return typeof h === 'number' && h >= 16 && h <= 4320 ? Math.round(h) : undefined;
+}

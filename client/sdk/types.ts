@@ -5,6 +5,9 @@ import type { RouteDecision } from './RttProbe.js';
 // The SDK's public shapes, apart from the class so an app or a test can import them alone.
 
 export type { PeerInfo, RouteDecision };
+export type { PageView } from './LastN.js';
+export type { ViewState } from './AdaptiveStream.js';
+export type { DynacastState } from './Dynacast.js';
 
 export type ClientState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' | 'error';
 /**
@@ -53,6 +56,8 @@ export interface SelfInfo {
   nodeId: string;
   /** How this node was chosen: GeoIP, a faster measured alternative, or a pin. */
   route: RouteDecision;
+  /** The room's last-N: above this many video publishers, video is forwarded by speaker order (plus pins and page). */
+  lastN: number;
 }
 
 export interface Layers {
@@ -102,7 +107,10 @@ export type ClientEvents = {
   consumer: [RemoteMedia];
   consumerUpdated: [RemoteMedia];
   consumerClosed: [RemoteMedia];
+  /** Also at join: the speaker who was talking before this client came (from the join answer). */
   activeSpeaker: [string | null];
+  /** Last-N: whose video is forwarded now (null: everyone's); the others stay paused on the server. */
+  forwardedPeersChanged: [string[] | null];
   /** Also emitted for the client's own messages once the server accepted them. */
   chat: [ChatMessage];
 };

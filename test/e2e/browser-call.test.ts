@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
 import { eventually, sleep } from '../helpers/node.js';
+import { inPage, placeVideo } from '../helpers/pageSdk.js';
 
 /** The page's test hook (client/app/main.ts, window.__octomesh). */
 interface Hook {
@@ -83,6 +84,9 @@ describe('two browsers in one call through `npm start` (headless Chromium, fake 
 
   it('simulcast climbs above layer 0, and follows a preferred spatial layer of 0', async () => {
     // Regression check for abs-capture-time: with it negotiated, consumers stayed on layer 0.
+    // Adaptive stream asks for the layer the tile needs: the tile is made big enough for the top one.
+    const trackId = await inPage(alice, (h) => h.client.consumers.find((c) => c.kind === 'video')!.track.id);
+    assert.ok(await placeVideo(alice, trackId, { top: 0, width: 1280, height: 720 }));
     await waitInPage(alice, 'video consumer on spatial layer >= 1', (h) =>
       h.consumers().some((c) => c.kind === 'video' && (c.currentLayers?.spatialLayer ?? 0) >= 1), 45_000);
     const consumerId = await hook(alice, (h) => h.consumers().find((c) => c.kind === 'video')!.consumerId);

@@ -1,0 +1,88 @@
+import type { Page } from 'playwright-core';
+import { eventually } from './node.js';
+
+// Reaching the SDK of a page that runs the web app (client/app/main.ts sets window.__octomesh,
+// whose `client` is the OctomeshClient). This file is compiled without DOM types, and functions
+// are sent to the page as source: they must not close over anything here; `arg` goes as JSON.
+
+export interface Layers { spatialLayer: number; temporalLayer: number | null }
+export interface ConsumerView { paused: boolean; view: { width: number; height: number } | null }
+
+/** The parts of the page's OctomeshClient the adaptive stream tests use. */
+export interface PageClient {
+  state: string;
+  self: { peerId: string } | null;
+  activeSpeaker: string | null;
+  forwardedPeers: string[] | null;
+  consumers: { consumerId: string; peerId: string; kind: string; track: { id: string }; currentLayers: Layers | null }[];
+  viewState(consumerId: string): { mode: string; told: ConsumerView; wanted: ConsumerView; pending: boolean; requests: number } | null;
+  dynacastState(): { demand: number | null; active: boolean[] | null } | null;
+  setView(view: { pinned: string[]; page: string[] }): Promise<void>;
+  isForwarded(peerId: string): boolean;
+  getRecvStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
+  getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
+}
+
+export interface PageHook {
+  state: string;
+  client: PageClient;
+}
+
+export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
+  page.evaluate(`window.__octomesh ? (${fn.toString()})(window.__octomesh, ${JSON.stringify(arg ?? null)}) : undefined`) as Promise<T>;
+
+export async function waitInPage<A>(page: Page, what: string, fn: (h: PageHook, arg: A) => boolean | Promise<boolean>, timeoutMs = 30_000, arg?: A): Promise<void> {
+  await eventually(async () => Boolean(await inPage(page, fn, arg).catch(() => false)), what, timeoutMs);
+}
+
+/** Per remote video track (by track id): inbound-rtp counters of the receiving PeerConnection. */
+export interface InboundVideo { frames: number; bytes: number; width: number; height: number }
+
+export function inboundVideo(page: Page): Promise<Record<string, InboundVideo>> {
+  return inPage(page, async (h) => {
+    const out: Record<string, { frames: number; bytes: number; width: number; height: number }> = {};
+    (await h.client.getRecvStats())?.forEach((s) => {
+      if (s['type'] !== 'inbound-rtp' || s['kind'] !== 'video') return;
+      out[String(s['trackIdentifier'])] = {
+        frames: Number(s['framesDecoded'] ?? 0), bytes: Number(s['bytesReceived'] ?? 0),
+        width: Number(s['frameWidth'] ?? 0), height: Number(s['frameHeight'] ?? 0),
+      };
+    });
+    return out;
+  });
+}
+
+/** The publisher's video encodings as its outbound-rtp stats report them, by rid. */
+export interface OutboundEncoding { rid: string; active: boolean; bytes: number; width: number; height: number }
+
+export function outboundVideo(page: Page): Promise<OutboundEncoding[]> {
+  return inPage(page, async (h) => {
+    const out: { rid: string; active: boolean; bytes: number; width: number; height: number }[] = [];
+    (await h.client.getSendStats())?.forEach((s) => {
+      if (s['type'] !== 'outbound-rtp' || s['kind'] !== 'video') return;
+      out.push({
+        rid: String(s['rid'] ?? ''), active: s['active'] !== false, bytes: Number(s['bytesSent'] ?? 0),
+        width: Number(s['frameWidth'] ?? 0), height: Number(s['frameHeight'] ?? 0),
+      });
+    });
+    return out.sort((a, b) => a.rid.localeCompare(b.rid));
+  });
+}
+
+/**
+ * Places the <video> that draws `trackId` at a fixed spot and size (CSS px) on the page, over
+ * whatever layout the app has; top beyond the viewport puts it off screen. Found by its track,
+ * not by the app's markup.
+ */
+export function placeVideo(page: Page, trackId: string, box: { top: number; width: number; height: number }): Promise<boolean> {
+  return inPage(page, (_h, a) => {
+    const videos = Array.from(document.querySelectorAll('video'));
+    const v = videos.find((el) => el.srcObject instanceof MediaStream && el.srcObject.getVideoTracks().some((t) => t.id === a.trackId));
+    if (!v) return false;
+    Object.assign(v.style, { position: 'fixed', left: '0px', top: `${a.box.top}px`, width: `${a.box.width}px`, height: `${a.box.height}px`, zIndex: '1000' });
+    return true;
+  }, { trackId, box });
+}
+
+declare const document: { querySelectorAll(s: string): ArrayLike<{ srcObject: unknown; style: Record<string, string> }> };
+declare class MediaStream { getVideoTracks(): { id: string }[] }
