@@ -2,7 +2,9 @@ import type { types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import type { NodeId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
+import { IncomingPipes } from './IncomingPipes.js';
 import { LinkRtt } from './LinkRtt.js';
+import { OutgoingPipe } from './OutgoingPipe.js';
 import type { HelloMsg, LinkMessage, LinkStream, PeerInfoMsg, ProducerInfoMsg } from './proto.js';
 
 export interface LinkOptions {
@@ -31,20 +33,17 @@ export type LinkEvents = {
   remoteProducerClosed: [producerId: string];
   remoteActiveSpeaker: [peerId: string];
   remoteChat: [{ peerId: string; displayName: string; text: string; ts: number }];
-  /** The far node said what its watchers of one of our producers need (bitmask of layers). */
+  /**
+   * Origin side: what the remote node needs of a local producer changed (a layer mask, see
+   * Demand): the mask it asked for; every layer while a new pipe has no Demand yet (an older
+   * node never sends one); 0 when it needs nothing or the pipe closed.
+   */
   remoteDemand: [producerId: string, layers: number];
   /** The path's round-trip time changed (ms; see LinkRtt). */
   rtt: [rttMs: number];
   /** Internal: the link closed itself (stream ended or failed, pipe transport gone). */
   '@close': [reason: string];
 };
-
-interface IncomingPipe {
-  promise: Promise<types.Producer>;
-  producer?: types.Producer;
-  refs: number;
-  timer?: NodeJS.Timeout;
-}
 
 export interface LinkStats {
   remoteNode: string;
@@ -57,14 +56,19 @@ export interface LinkStats {
   packetsOut: number;
   /** The path's round-trip time (ms) measured over the link's stream; 0 until measured. */
   rttMs: number;
+  /** Demand messages sent (far side, coalesced) and received (origin side). */
+  demandsSent: number;
+  demandsReceived: number;
 }
 
 /**
  * One remote node's share of one room: a PipeTransport pair (ours here, theirs there, SRTP),
  * the gRPC stream that carries the room's events, the remote peers and producers, the pipe
- * producers that bring remote media here (incoming, counted by how many local consumers use
- * them) and the pipe consumers that send local media there (outgoing). A producer crosses the
- * link at most once, whatever the number of watchers on the far side.
+ * producers that bring remote media here (IncomingPipes, counted by how many local consumers
+ * use them) and the pipes that send local media there (OutgoingPipe). A producer crosses the
+ * link at most once, whatever the number of watchers on the far side, and only as much of it
+ * as they need: each side tells the other its watchers' demand (a layer mask per producer);
+ * the origin pauses a pipe nobody watches and filters a simulcast pipe to the layers asked for.
  */
 export class Link extends EnhancedEventEmitter<LinkEvents> {
   readonly remoteNode: NodeId;
@@ -75,18 +79,14 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #transport: types.PipeTransport | undefined;
   readonly #remotePeers = new Map<string, PeerInfoMsg>();
   readonly #remoteProducers = new Map<string, ProducerInfoMsg>();
-  readonly #incoming = new Map<string, IncomingPipe>();
-  readonly #outgoing = new Map<string, types.Consumer>();
-  /** Per pipe we receive: the demand last told to the origin. Per pipe we send: the far node's. */
-  readonly #toldDemand = new Map<string, number>();
-  readonly #remoteDemand = new Map<string, number>();
-  readonly #offers = new Map<string, { resolve: (p: types.Producer) => void; reject: (e: Error) => void }>();
+  readonly #incoming: IncomingPipes;
+  readonly #outgoing = new Map<string, OutgoingPipe>();
   #state: LinkStats['state'] = 'connecting';
   /** Messages that follow the remote Hello while our pipe is still connecting. */
   #early: LinkMessage[] | undefined;
   /** What the room said after the snapshot, until our Hello is on the stream: sent after it, in order. */
   #outbox: LinkMessage[] | undefined = [];
-  readonly #folded = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
+  readonly #demands = { sent: 0, received: 0 };
   readonly #rtt = new LinkRtt({
     sendPing: (sentMs) => this.#send({ ping: { sentMs } }),
     sendPong: (sentMs) => this.#send({ pong: { sentMs } }),
@@ -105,6 +105,17 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     this.#o = o;
     this.remoteNode = o.remoteNode;
     this.#stream = stream;
+    this.#incoming = new IncomingPipes({
+      remoteNode: o.remoteNode,
+      pipeGraceMs: o.pipeGraceMs,
+      log: o.log,
+      send: (msg) => {
+        if ('demand' in msg) this.#demands.sent++;
+        this.#send(msg);
+      },
+      transport: () => this.#transport!,
+      remoteProducer: (id) => this.#remoteProducers.get(id),
+    });
     stream.on('data', (msg: LinkMessage) => this.#onMessage(msg));
     stream.on('error', (err: Error) => this.#closeFor(`stream error: ${err.message}`));
     stream.on('end', () => this.#closeFor('stream ended'));
@@ -173,13 +184,33 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     return [...this.#remoteProducers.values()];
   }
 
+  /**
+   * Far side: the spatial layers this node's watchers need of a remote producer (bit i = layer
+   * i; 0 = no resumed watcher). Sent to the origin when it changes, at most once per
+   * DEMAND_INTERVAL_MS per producer (the latest value wins), and again whenever a new pipe for
+   * the producer is offered. Not a mask (negative, fractional, above 2^32): ignored.
+   */
+  setDemand(producerId: string, layers: number): void {
+    if (this.closed) return;
+    if (!Number.isInteger(layers) || layers < 0 || layers > 0xffffffff) {
+      this.#o.log.debug({ producer: producerId, layers }, 'setDemand: not a layer mask, ignored');
+      return;
+    }
+    this.#incoming.setDemand(producerId, layers);
+  }
+
+  /** Origin side: the mask the remote node asked for a piped producer (undefined: not piped, or no Demand yet). */
+  remoteDemand(producerId: string): number | undefined {
+    return this.#outgoing.get(producerId)?.demand;
+  }
+
   /** Producer ids this node sends to the remote node (one pipe consumer each). */
   outgoingPipes(): string[] {
     return [...this.#outgoing.keys()];
   }
 
   incomingPipes(): string[] {
-    return [...this.#incoming.keys()];
+    return this.#incoming.ids();
   }
 
   /** Ours, once made (undefined while the link is being set up). */
@@ -198,85 +229,39 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   announceActiveSpeaker(peerId: string): void { this.#send({ activeSpeaker: { peerId } }); }
   announceChat(chat: { peerId: string; displayName: string; text: string; ts: number }): void { this.#send({ chat }); }
 
-  /** What our watchers of a piped producer need (bitmask of spatial layers; 0: nobody watches). */
-  setDemand(producerId: string, layers: number): void {
-    if (this.#toldDemand.get(producerId) === layers) return;
-    this.#toldDemand.set(producerId, layers);
-    this.#send({ demand: { producerId, layers } });
-  }
-
-  /** What the far node's watchers of our producer need; undefined until it said. */
-  remoteDemand(producerId: string): number | undefined {
-    return this.#outgoing.has(producerId) ? this.#remoteDemand.get(producerId) : undefined;
-  }
-
   /**
    * The local pipe producer for a remote producer, asking the origin for it on first use.
    * Concurrent calls share one request; the caller must `retain` it while it has consumers.
    */
   pipe(producerId: string): Promise<types.Producer> {
-    const existing = this.#incoming.get(producerId);
-    if (existing) {
-      if (existing.timer) clearTimeout(existing.timer);
-      existing.timer = undefined;
-      return existing.promise;
-    }
-    if (this.closed) return Promise.reject(new Error('link closed'));
-    if (!this.#remoteProducers.has(producerId)) return Promise.reject(new Error(`no remote producer ${producerId}`));
-    const entry: IncomingPipe = {
-      refs: 0,
-      promise: new Promise<types.Producer>((resolve, reject) => this.#offers.set(producerId, { resolve, reject })),
-    };
-    entry.promise.then(
-      (p) => (entry.producer = p),
-      () => this.#incoming.get(producerId) === entry && this.#incoming.delete(producerId),
-    );
-    this.#incoming.set(producerId, entry);
-    this.#send({ pipeRequest: { producerId } });
-    return entry.promise;
+    return this.#incoming.pipe(producerId);
   }
 
   retain(producerId: string): void {
-    const entry = this.#incoming.get(producerId);
-    if (!entry) return;
-    entry.refs++;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = undefined;
+    this.#incoming.retain(producerId);
   }
 
   /** A local consumer of the pipe producer is gone; the last one starts the grace period. */
   release(producerId: string): void {
-    const entry = this.#incoming.get(producerId);
-    if (!entry) return;
-    entry.refs = Math.max(0, entry.refs - 1);
-    if (entry.refs > 0 || entry.timer) return;
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      if (entry.refs > 0 || this.#incoming.get(producerId) !== entry) return;
-      this.#incoming.delete(producerId);
-      this.#foldProducer(entry.producer);
-      entry.producer?.close();
-      this.#toldDemand.delete(producerId);
-      this.#send({ pipeClose: { producerId } });
-      this.#o.log.debug({ producer: producerId, remote: this.remoteNode }, 'pipe closed: no watchers left');
-    }, this.#o.pipeGraceMs);
-    entry.timer.unref();
+    this.#incoming.release(producerId);
   }
 
   async stats(): Promise<LinkStats> {
-    const sum = { ...this.#folded };
-    const add = async (s: Promise<(types.ProducerStat | types.ConsumerStat)[]>, dir: 'In' | 'Out'): Promise<void> => {
-      for (const st of await s.catch(() => [])) {
-        if (st.type !== (dir === 'In' ? 'inbound-rtp' : 'outbound-rtp')) continue;
-        sum[`bytes${dir}`] += st.byteCount;
-        sum[`packets${dir}`] += st.packetCount;
-      }
+    const [inc, ...outs] = await Promise.all([this.#incoming.stats(), ...[...this.#outgoing.values()].map((p) => p.stats())]);
+    const out = outs.reduce((sum, s) => ({ bytes: sum.bytes + s.bytes, packets: sum.packets + s.packets }), { bytes: 0, packets: 0 });
+    return {
+      remoteNode: this.remoteNode,
+      state: this.#state,
+      incomingPipes: this.#incoming.size,
+      outgoingPipes: this.#outgoing.size,
+      bytesIn: inc!.bytes,
+      bytesOut: out.bytes,
+      packetsIn: inc!.packets,
+      packetsOut: out.packets,
+      rttMs: this.#rtt.rttMs,
+      demandsSent: this.#demands.sent,
+      demandsReceived: this.#demands.received,
     };
-    const reads: Promise<void>[] = [];
-    for (const e of this.#incoming.values()) if (e.producer && !e.producer.closed) reads.push(add(e.producer.getStats(), 'In'));
-    for (const c of this.#outgoing.values()) if (!c.closed) reads.push(add(c.getStats(), 'Out'));
-    await Promise.all(reads);
-    return { remoteNode: this.remoteNode, state: this.#state, incomingPipes: this.#incoming.size, outgoingPipes: this.#outgoing.size, ...sum, rttMs: this.#rtt.rttMs };
   }
 
   /** Synchronous, idempotent, never throws. */
@@ -290,14 +275,8 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     this.#rtt.close();
     // Children first: local consumers of remote media see their producers close (and the
     // browsers get producerClosed); then the pipes that fed the remote node; then the stream.
-    for (const [id, offer] of this.#offers) offer.reject(new Error(`link closed before ${id} was piped`));
-    this.#offers.clear();
-    for (const e of this.#incoming.values()) {
-      if (e.timer) clearTimeout(e.timer);
-      e.producer?.close();
-    }
-    this.#incoming.clear();
-    for (const c of this.#outgoing.values()) c.close();
+    this.#incoming.close();
+    for (const p of [...this.#outgoing.values()]) p.close(); // each leaves the map, telling its demand is gone
     this.#outgoing.clear();
     const peers = [...this.#remotePeers.keys()];
     this.#remotePeers.clear();
@@ -326,21 +305,6 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     } catch (err) {
       this.#closeFor(`write failed: ${(err as Error).message}`);
     }
-  }
-
-  #foldProducer(p: types.Producer | undefined): void {
-    if (!p || p.closed) return;
-    // Counters of a pipe that closes are kept so that a link's totals never go backwards
-    // (read asynchronously: best effort, the producer is about to close).
-    p.getStats().then(
-      (stats) => {
-        for (const s of stats) {
-          this.#folded.bytesIn += s.byteCount;
-          this.#folded.packetsIn += s.packetCount;
-        }
-      },
-      () => undefined,
-    );
   }
 
   #onMessage(msg: LinkMessage): void {
@@ -373,12 +337,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     } else if ('producerClosed' in msg && msg.producerClosed) {
       const id = msg.producerClosed.producerId;
       this.#remoteProducers.delete(id);
-      const entry = this.#incoming.get(id);
-      this.#incoming.delete(id);
-      if (entry?.timer) clearTimeout(entry.timer);
-      this.#offers.get(id)?.reject(new Error('producer closed'));
-      this.#offers.delete(id);
-      entry?.producer?.close(); // its local consumers get producerclose
+      this.#incoming.onProducerClosed(id);
       this.safeEmit('remoteProducerClosed', id);
     } else if ('producerPaused' in msg && msg.producerPaused) {
       this.#setRemotePaused(msg.producerPaused.producerId, true);
@@ -387,17 +346,18 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
     } else if ('pipeRequest' in msg && msg.pipeRequest) {
       this.#onPipeRequest(msg.pipeRequest.producerId);
     } else if ('pipeOffer' in msg && msg.pipeOffer) {
-      this.#onPipeOffer(msg.pipeOffer);
+      this.#incoming.onOffer(msg.pipeOffer);
     } else if ('pipeClose' in msg && msg.pipeClose) {
-      const c = this.#outgoing.get(msg.pipeClose.producerId);
-      this.#outgoing.delete(msg.pipeClose.producerId);
-      this.#remoteDemand.delete(msg.pipeClose.producerId);
-      c?.close();
+      this.#outgoing.get(msg.pipeClose.producerId)?.close();
     } else if ('demand' in msg && msg.demand) {
-      this.#onDemand(msg.demand.producerId, msg.demand.layers);
+      this.#demands.received++;
+      const pipe = this.#outgoing.get(msg.demand.producerId);
+      // Not piped (closed meanwhile, or never asked for): the next pipe's offer makes the far
+      // node send its demand again.
+      if (!pipe) this.#o.log.debug({ producer: msg.demand.producerId, remote: this.remoteNode }, 'demand for a producer not piped, ignored');
+      else if (!pipe.setDemand(msg.demand.layers)) this.#o.log.debug({ producer: pipe.producerId, layers: msg.demand.layers }, 'bad demand, ignored');
     } else if ('pipeError' in msg && msg.pipeError) {
-      this.#offers.get(msg.pipeError.producerId)?.reject(new Error(msg.pipeError.message));
-      this.#offers.delete(msg.pipeError.producerId);
+      this.#incoming.onPipeError(msg.pipeError.producerId, msg.pipeError.message);
     } else if ('activeSpeaker' in msg && msg.activeSpeaker) {
       this.safeEmit('remoteActiveSpeaker', msg.activeSpeaker.peerId);
     } else if ('chat' in msg && msg.chat) {
@@ -442,7 +402,7 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
   #setRemotePaused(producerId: string, paused: boolean): void {
     const info = this.#remoteProducers.get(producerId);
     if (info) info.paused = paused;
-    const p = this.#incoming.get(producerId)?.producer;
+    const p = this.#incoming.producer(producerId);
     // Pausing the pipe producer makes mediasoup tell its consumers (producerpause/resume).
     if (p && !p.closed) (paused ? p.pause() : p.resume()).catch(() => undefined);
   }
@@ -453,78 +413,30 @@ export class Link extends EnhancedEventEmitter<LinkEvents> {
       this.#send({ pipeError: { producerId, message: 'no such local producer' } });
       return;
     }
-    if (this.#outgoing.has(producerId)) {
-      // The far side lost its pipe producer and asks again: start over.
-      this.#outgoing.get(producerId)!.close();
-      this.#outgoing.delete(producerId);
-    }
+    // The far side lost its pipe producer and asks again: start over.
+    this.#outgoing.get(producerId)?.close();
     // Pipe requests and offers are handled only once the link is up, so our transport exists.
-    this.#transport!.consume({ producerId }).then(
-      (consumer) => {
-        if (this.closed) return consumer.close();
-        this.#outgoing.set(producerId, consumer);
-        consumer.observer.once('close', () => {
-          if (this.#outgoing.get(producerId) === consumer) this.#outgoing.delete(producerId);
+    OutgoingPipe.open({
+      transport: this.#transport!,
+      router: this.#o.router,
+      producer,
+      listenIp: this.#o.listenIp,
+      log: this.#o.log,
+      onDemand: (layers) => this.safeEmit('remoteDemand', producerId, layers),
+    }).then(
+      (pipe) => {
+        if (this.closed) return pipe.close();
+        this.#outgoing.get(producerId)?.close(); // a second request answered first
+        this.#outgoing.set(producerId, pipe);
+        pipe.once('@close', () => {
+          if (this.#outgoing.get(producerId) !== pipe) return;
+          this.#outgoing.delete(producerId);
+          if (pipe.wanted !== 0) this.safeEmit('remoteDemand', producerId, 0);
         });
-        this.#send({
-          pipeOffer: { producerId, kind: consumer.kind, rtpParametersJson: JSON.stringify(consumer.rtpParameters), paused: consumer.producerPaused },
-        });
+        this.#send({ pipeOffer: pipe.offer() });
+        this.safeEmit('remoteDemand', producerId, pipe.wanted);
       },
       (err: Error) => this.#send({ pipeError: { producerId, message: err.message } }),
     );
-  }
-
-  #onDemand(producerId: string, layers: number): void {
-    const consumer = this.#outgoing.get(producerId);
-    if (!consumer || consumer.closed) return;
-    const mask = layers >>> 0;
-    if (this.#remoteDemand.get(producerId) === mask) return;
-    this.#remoteDemand.set(producerId, mask);
-    // Nobody watches there: the pipe stops (a paused consumer sends nothing); it resumes with a key frame.
-    // The far watcher's own key-frame request may have crossed before this Demand resumed the
-    // pipe (and found it paused): ask the publisher for one once the pipe flows again.
-    const resume = async (): Promise<void> => {
-      await consumer.resume();
-      if (consumer.kind === 'video') await consumer.requestKeyFrame();
-    };
-    (mask === 0 ? consumer.pause() : resume()).catch(() => undefined);
-    this.safeEmit('remoteDemand', producerId, mask);
-  }
-
-  #onPipeOffer(offer: { producerId: string; kind: string; rtpParametersJson: string; paused: boolean }): void {
-    const pending = this.#offers.get(offer.producerId);
-    if (!pending) return;
-    this.#offers.delete(offer.producerId);
-    const info = this.#remoteProducers.get(offer.producerId);
-    let rtpParameters: types.RtpParameters;
-    try {
-      rtpParameters = JSON.parse(offer.rtpParametersJson) as types.RtpParameters;
-    } catch {
-      pending.reject(new Error('bad rtp parameters in pipe offer'));
-      return;
-    }
-    this.#transport!
-      .produce({
-        id: offer.producerId, // same id on every node, so the room's notifications agree
-        kind: offer.kind as types.MediaKind,
-        rtpParameters,
-        paused: offer.paused,
-        appData: { peerId: info?.peerId ?? '', source: info?.source ?? offer.kind, remoteNode: this.remoteNode, layerHeights: info?.layerHeights ?? [] },
-      })
-      .then(
-        (producer) => {
-          if (this.closed || !this.#incoming.has(offer.producerId)) {
-            producer.close();
-            pending.reject(new Error('pipe no longer wanted'));
-            return;
-          }
-          // A pause or resume that crossed while the pipe producer was being made found no
-          // producer to apply to; the remote producer's record has the latest state.
-          const paused = this.#remoteProducers.get(offer.producerId)?.paused;
-          if (paused !== undefined && paused !== producer.paused) (paused ? producer.pause() : producer.resume()).catch(() => undefined);
-          pending.resolve(producer);
-        },
-        (err: Error) => pending.reject(err),
-      );
   }
 }

@@ -1,8 +1,9 @@
 import type { types } from 'mediasoup-client';
 import { Dynacast, type DynacastState } from './Dynacast.js';
+import { ScreenShare } from './screenShare.js';
 import type { Signaling } from './Signaling.js';
-import { captureHeight, getLocalMedia } from './support.js';
-import type { Kind, LocalMedia } from './types.js';
+import { captureHeight, getLocalMedia, openDevice } from './support.js';
+import type { JoinOptions, Kind, LocalMedia } from './types.js';
 
 // The local side of one client: the camera and mic (acquired once, kept across rejoins), whether
 // each is enabled, the current session's producers, and dynacast on the camera's sender. Owned by
@@ -24,6 +25,8 @@ export class LocalTracks {
   #promise: Promise<LocalMedia> | null = null;
   /** What the app asked to send (JoinOptions audio / video). */
   #want = { audio: true, video: true };
+  /** The camera and mic chosen (JoinOptions videoDeviceId / audioDeviceId, or setDevice). */
+  #devices: Pick<JoinOptions, 'audioDeviceId' | 'videoDeviceId'> = {};
   readonly #enabled: Record<Kind, boolean> = { audio: true, video: true };
   readonly #dynacast = new Dynacast();
   #bound: Bound | null = null;
@@ -31,9 +34,13 @@ export class LocalTracks {
   /** Whether media is still wanted when the permission prompt answers (the client did not leave or fail meanwhile). */
   readonly #wanted: () => boolean;
 
-  constructor(onMedia: (media: LocalMedia) => void, wanted: () => boolean) {
+  /** The screen being shared: its capture outlives a rejoin like the camera's. */
+  readonly screen: ScreenShare;
+
+  constructor(onMedia: (media: LocalMedia) => void, wanted: () => boolean, onScreen: (track: MediaStreamTrack | null) => void) {
     this.#onMedia = onMedia;
     this.#wanted = wanted;
+    this.screen = new ScreenShare(onScreen);
   }
 
   get media(): LocalMedia {
@@ -45,9 +52,10 @@ export class LocalTracks {
   }
 
   /** Once until stop(): the permission prompt overlaps the signaling round trips, and rejoins reuse the tracks. */
-  acquire(audio: boolean, video: boolean): Promise<LocalMedia> {
+  acquire(audio: boolean, video: boolean, devices: Pick<JoinOptions, 'audioDeviceId' | 'videoDeviceId'> = this.#devices): Promise<LocalMedia> {
     this.#want = { audio, video };
-    this.#promise ??= getLocalMedia(audio, video).then((media) => {
+    this.#devices = { ...(devices.audioDeviceId ? { audioDeviceId: devices.audioDeviceId } : {}), ...(devices.videoDeviceId ? { videoDeviceId: devices.videoDeviceId } : {}) };
+    this.#promise ??= getLocalMedia(audio, video, this.#devices).then((media) => {
       if (!this.#wanted()) {
         media.audio?.stop();
         media.video?.stop();
@@ -60,8 +68,24 @@ export class LocalTracks {
     return this.#promise;
   }
 
+  /** Another camera or mic in the call: replaceTrack on its producer (no renegotiation); a rejoin sends it too. */
+  async setDevice(kind: Kind, deviceId: string): Promise<void> {
+    const track = await openDevice(kind, deviceId);
+    if (!this.#wanted()) return void track.stop();
+    track.enabled = this.#enabled[kind];
+    const old = this.#media[kind];
+    this.#media = { ...this.#media, [kind]: track };
+    this.#promise = Promise.resolve(this.#media);
+    this.#devices = { ...this.#devices, [kind === 'audio' ? 'audioDeviceId' : 'videoDeviceId']: deviceId };
+    const producer = this.#bound?.producers[kind];
+    if (producer && !producer.closed) await producer.replaceTrack({ track });
+    old?.stop();
+    this.#onMedia({ ...this.#media });
+  }
+
   /** The camera light goes off. Idempotent. */
   stop(): void {
+    void this.screen.stop();
     this.#media.audio?.stop();
     this.#media.video?.stop();
     this.#media = { audio: null, video: null };
@@ -73,7 +97,7 @@ export class LocalTracks {
     this.sessionEnded();
     this.#bound = { sig, producers: {} };
     send.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
-      const source = appData['source'] as 'mic' | 'camera';
+      const source = appData['source'] as 'mic' | 'camera' | 'screen';
       const videoHeight = appData['videoHeight'] as number | undefined;
       sig.request('produce', { transportId: send.id, kind, rtpParameters, source, ...(videoHeight ? { videoHeight } : {}) })
         .then(({ producerId }) => done({ id: producerId }), fail);
@@ -108,6 +132,7 @@ export class LocalTracks {
         if (this.#bound === bound) console.warn(`octomesh: cannot send ${kind}`, err);
       }
     }
+    if (this.#bound === bound && bound && !send.closed) await this.screen.bind(bound.sig, send).catch((err: unknown) => console.warn('octomesh: cannot send the screen', err));
   }
 
   setEnabled(kind: Kind, enabled: boolean): Promise<void> {
@@ -128,6 +153,7 @@ export class LocalTracks {
   /** The session's producers went with its transport. Idempotent. */
   sessionEnded(): void {
     this.#bound = null;
+    this.screen.sessionEnded();
     this.#dynacast.clear();
   }
 

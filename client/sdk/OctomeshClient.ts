@@ -10,7 +10,7 @@ import { RemoteTracks, type MediaNotification } from './RemoteTracks.js';
 import { routeFor } from './route.js';
 import { AVOID_FOR_MS, nodesToAvoid, rejoinDelayMs } from './rejoinPolicy.js';
 import { withoutAbsCaptureTime } from './support.js';
-import type { ClientEvents, DynacastState, PageView, ViewState, ClientState, JoinOptions, LocalMedia, ReconnectCause, RemoteMedia, SelfInfo } from './types.js';
+import type { ClientEvents, DynacastState, PageView, ViewState, ClientState, JoinOptions, Kind, LocalMedia, ReconnectCause, RemoteMedia, SelfInfo } from './types.js';
 
 export { OctomeshError } from './Signaling.js';
 export type * from './types.js';
@@ -63,7 +63,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   #activeSpeaker: string | null = null;
   readonly #peers = new Map<string, PeerInfo>();
   readonly #tracks = new RemoteTracks((event, ...args) => this.emit(event, ...args));
-  readonly #localTracks = new LocalTracks((media) => this.emit('localMedia', media), () => this.#state !== 'left' && this.#state !== 'error');
+  readonly #localTracks = new LocalTracks((media) => this.emit('localMedia', media), () => this.#state !== 'left' && this.#state !== 'error', (track) => this.emit('screenShare', track));
   readonly #lastN = new LastN();
   /** Rejoin attempts since the last healthy session (media flowed HEALTHY_AFTER_MS): the back-off's input. */
   #attempts = 0;
@@ -83,6 +83,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
   get localMedia(): LocalMedia { return this.#localTracks.media; }
   get micEnabled(): boolean { return this.#localTracks.enabled('audio'); }
   get cameraEnabled(): boolean { return this.#localTracks.enabled('video'); }
+  get screenShare(): MediaStreamTrack | null { return this.#localTracks.screen.track; }
 
   /** WebRTC stats of the receiving / sending PeerConnection, or null while not connected. */
   getRecvStats(): Promise<RTCStatsReport | null> { return this.#transportStats('recv'); }
@@ -101,7 +102,7 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     this.#opts = { ...options };
     this.#attempts = 0;
     this.#setState('joining');
-    void this.#localTracks.acquire(options.audio !== false, options.video !== false); // the prompt overlaps the signaling round trips
+    void this.#localTracks.acquire(options.audio !== false, options.video !== false, options); // the prompt overlaps the signaling round trips
     try {
       return await this.#connect();
     } catch (err) {
@@ -139,6 +140,11 @@ export class OctomeshClient extends Emitter<ClientEvents> {
     const self = this.#self;
     if (self && this.#opts) this.emit('chat', { peerId: self.peerId, displayName: this.#opts.displayName, text: trimmed, ts: Date.now() });
   }
+
+  setDevice(kind: Kind, deviceId: string): Promise<void> { return this.#localTracks.setDevice(kind, deviceId); } // replaceTrack
+  /** Shares a screen, window or tab (source 'screen'); the browser's own "Stop sharing" stops it for everyone. */
+  startScreenShare(): Promise<MediaStreamTrack> { this.#joinedSession(); return this.#localTracks.screen.start(); }
+  stopScreenShare(): Promise<void> { return this.#localTracks.screen.stop(); }
 
   async setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void> {
     const s = this.#joinedSession();

@@ -67,20 +67,31 @@ export function withoutAbsCaptureTime(caps: types.RtpCapabilities): types.RtpCap
   return { ...caps, headerExtensions: caps.headerExtensions.filter((h) => !h.uri.includes('abs-capture-time')) };
 }
 
+/** One device, exactly that one (the person picked it); rejects if it cannot be opened. */
+export async function openDevice(kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
+  const c: MediaTrackConstraints = { deviceId: { exact: deviceId }, ...(kind === 'video' ? { width: 1280, height: 720 } : {}) };
+  const stream = await navigator.mediaDevices.getUserMedia(kind === 'video' ? { video: c } : { audio: c });
+  const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
+  if (!track) throw new DOMException(`no ${kind} track`, 'NotFoundError');
+  return track;
+}
+
 /** Never rejects: a missing or refused camera or mic just means nothing is sent for it. */
-export async function getLocalMedia(audio: boolean, video: boolean): Promise<LocalMedia> {
+export async function getLocalMedia(audio: boolean, video: boolean, devices: Pick<JoinOptions, 'audioDeviceId' | 'videoDeviceId'> = {}): Promise<LocalMedia> {
   const none: LocalMedia = { audio: null, video: null };
   const md = typeof navigator !== 'undefined' ? navigator.mediaDevices : undefined;
   if (!md?.getUserMedia || (!audio && !video)) return none; // e.g. not a secure context
-  const videoConstraints = { width: 1280, height: 720 };
+  // A chosen device is 'ideal', not 'exact': one unplugged since it was picked falls back to the default.
+  const videoConstraints: MediaTrackConstraints = { width: 1280, height: 720, ...(devices.videoDeviceId ? { deviceId: devices.videoDeviceId } : {}) };
+  const audioConstraints: MediaTrackConstraints | boolean = devices.audioDeviceId ? { deviceId: devices.audioDeviceId } : true;
   const pick = (stream: MediaStream): LocalMedia => ({ audio: stream.getAudioTracks()[0] ?? null, video: stream.getVideoTracks()[0] ?? null });
   try {
-    return pick(await md.getUserMedia({ audio, video: video && videoConstraints }));
+    return pick(await md.getUserMedia({ audio: audio && audioConstraints, video: video && videoConstraints }));
   } catch (err) {
     console.warn('octomesh: camera+mic unavailable, trying each alone', err);
   }
   const one = async (c: MediaStreamConstraints): Promise<LocalMedia> => md.getUserMedia(c).then(pick, () => none);
-  const a = audio ? await one({ audio: true }) : none;
+  const a = audio ? await one({ audio: audioConstraints }) : none;
   const v = video ? await one({ video: videoConstraints }) : none;
   return { audio: a.audio, video: v.video };
 }

@@ -44,6 +44,9 @@ export interface JoinOptions {
    * browser's own jitter buffer (the lowest delay, and a freeze per packet lost between nodes).
    */
   relayJitter?: boolean | Partial<JitterPolicy>;
+  /** The camera and microphone to use (MediaDeviceInfo.deviceId); default: the browser's. */
+  videoDeviceId?: string;
+  audioDeviceId?: string;
 }
 
 export interface SelfInfo {
@@ -97,6 +100,8 @@ export type ClientEvents = {
   /** Fatal: the client is in state 'error' and does not retry. */
   error: [Error];
   localMedia: [LocalMedia];
+  /** This client started (the captured track) or stopped (null) sharing its screen. */
+  screenShare: [MediaStreamTrack | null];
   peerJoined: [PeerInfo];
   peerLeft: [PeerInfo];
   consumer: [RemoteMedia];

@@ -17,6 +17,12 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+/** getDisplayMedia in headless Chromium: the fake "Entire screen" (1280x720) without a picker. */
+export const SCREEN_CAPTURE_ARGS: readonly string[] = [
+  '--auto-select-desktop-capture-source=Entire screen',
+  '--enable-usermedia-screen-capturing',
+];
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
 }

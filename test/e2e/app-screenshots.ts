@@ -1,0 +1,81 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
+import { ROOT, startCluster } from '../helpers/cluster.js';
+import { eventually, sleep } from '../helpers/node.js';
+
+// Screenshots of the web app for the README and for a look by eye: pre-join, a call of three in
+// the grid, the speaker view, a screen share, and a phone-sized page. Not a test (no asserts);
+// run with `flock /tmp/cluster8080.lock node dist/test/e2e/app-screenshots.js` (the cluster's ports are fixed).
+
+const OUT = path.join(ROOT, 'docs', 'img');
+
+async function main(): Promise<void> {
+  await mkdir(OUT, { recursive: true });
+  const cluster = await startCluster();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...SCREEN_CAPTURE_ARGS] });
+  try {
+    const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(OUT, name) });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const pre = await ctx.newPage();
+    await pre.goto(`${cluster.base}/?room=demo`);
+    await eventually(async () => Number(await pre.evaluate('window.__octomesh?.previewWidth?.() ?? 0')) > 0, 'preview plays', 15_000);
+    await sleep(1500);
+    await shot(pre, 'app-prejoin.png');
+    await pre.close();
+
+    const pages: Page[] = [];
+    // One person per region, so the tiles and the map show the cascade.
+    for (const [name, region] of [['Ada Lovelace', 'eu-west'], ['Grace Hopper', 'us-east'], ['Alan Turing', 'ap-northeast']] as const) {
+      const page = await ctx.newPage();
+      await page.goto(`${cluster.base}/?room=demo&name=${encodeURIComponent(name)}&region=${region}`);
+      pages.push(page);
+    }
+    const [ada, grace] = pages as [Page, Page, Page];
+    for (const page of pages) {
+      await eventually(async () => Number(await page.evaluate(`window.__octomesh.tiles().filter((t) => t.hasVideo).length`)) === 3, 'three videos', 30_000);
+    }
+    // Show what a tile says: Alan with his camera off (an avatar), Grace muted, a chat line.
+    await pages[2]!.keyboard.press('v');
+    await grace.keyboard.press('m');
+    await grace.fill('#chat-input', 'Can everyone see my screen in a minute?');
+    await grace.press('#chat-input', 'Enter');
+    await grace.press('#chat-input', 'Escape');
+    await sleep(4000);
+    await shot(ada, 'app-call.png');
+    await pages[2]!.keyboard.press('v');
+    await ada.keyboard.press('l');
+    await sleep(1500);
+    await shot(ada, 'app-speaker.png');
+    await ada.keyboard.press('l');
+    await grace.click('#share-btn');
+    await eventually(async () => Number(await ada.evaluate(`window.__octomesh.tiles().filter((t) => t.source === 'screen' && t.hasVideo).length`)) === 1, 'screen shown', 30_000);
+    await sleep(4000);
+    await shot(ada, 'app-screenshare.png');
+    await grace.click('#share-btn');
+
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+    const mobile = await phone.newPage();
+    await mobile.goto(`${cluster.base}/?room=demo&name=Katherine`);
+    await eventually(async () => Number(await mobile.evaluate(`window.__octomesh.tiles().filter((t) => t.hasVideo).length`)) === 4, 'four videos', 30_000);
+    await sleep(3000);
+    await shot(mobile, 'app-mobile.png');
+    await mobile.click('#settings-btn');
+    await sleep(500);
+    await shot(mobile, 'app-mobile-devices.png');
+    await mobile.keyboard.press('Escape');
+    await mobile.keyboard.press('l');
+    await sleep(1000);
+    await shot(mobile, 'app-mobile-speaker.png');
+    const pre2 = await phone.newPage();
+    await pre2.goto(`${cluster.base}/?room=demo`);
+    await sleep(2500);
+    await shot(pre2, 'app-mobile-prejoin.png');
+  } finally {
+    await browser.close();
+    await cluster.stop();
+  }
+}
+
+await main();

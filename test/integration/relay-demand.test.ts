@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { types } from 'mediasoup';
+import type { RegionNode } from '../../region-node/RegionNode.js';
+import { eventually, joinRoom, sleep, startNodePair, type NodePair } from '../helpers/node.js';
+import { simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
+import { tapCapabilities } from '../../relay/LayerFilter.js';
+import { SignalClient } from '../helpers/SignalClient.js';
+
+// Demand is what crosses (issue #12 item 4): the node that receives a pipe tells the origin
+// which simulcast layers its watchers need (a bitmask per producer, link.setDemand); the
+// origin forwards only those (through a LayerFilter) and pauses the pipe when nothing is
+// needed. A publisher with three layers on A, one watcher on B.
+const ROOM = 'demand';
+const WINDOW_MS = 3000;
+
+describe('relay demand: only the layers the far node needs cross, none when it needs none', () => {
+  let pair: NodePair;
+  let a: RegionNode;
+  let b: RegionNode;
+  let clients: SignalClient[];
+  let stops: (() => void)[];
+  let producerId: string;
+  let sender: Awaited<ReturnType<typeof startSimulcastSender>>;
+  let sink: Awaited<ReturnType<typeof startVp8Sink>>;
+  let viewer: SignalClient;
+  let consumerId: string;
+  /** A second watcher on B, so that B's room asks for all three layers (see demandMask). */
+  let second: SignalClient;
+  let secondId: string;
+  let farConsumer: types.Consumer;
+  const rows: Record<string, number> = {};
+
+  const ab = () => pair.linkTo(a, b)!;
+  const ba = () => pair.linkTo(b, a)!;
+  const cpuMs = async (): Promise<number> => {
+    const u = await a.pool.slots[0]!.worker.getResourceUsage();
+    return u.ru_utime + u.ru_stime;
+  };
+
+  /** kbit/s over WINDOW_MS: crossing A -> B, sent by the publisher on layer 0, received by the watcher, A's worker CPU %. */
+  async function measure(): Promise<{ crossing: number; layer0: number; sent: number; watcher: number; cpuPct: number }> {
+    const l0 = sender.sent(0).bytes;
+    const all = () => [0, 1, 2].reduce((n, l) => n + sender.sent(l).bytes, 0);
+    const sent = all();
+    const out = (await ab().stats()).bytesOut;
+    const got = sink.counts().bytes;
+    const cpu = await cpuMs();
+    const t0 = performance.now();
+    await sleep(WINDOW_MS);
+    const ms = performance.now() - t0;
+    const kbps = (bytes: number) => Math.round((bytes * 8) / ms);
+    return {
+      crossing: kbps((await ab().stats()).bytesOut - out),
+      layer0: kbps(sender.sent(0).bytes - l0),
+      sent: kbps(all() - sent),
+      watcher: kbps(sink.counts().bytes - got),
+      cpuPct: Math.round(((await cpuMs()) - cpu) / ms * 1000) / 10,
+    };
+  }
+
+  /**
+   * A watcher on a plain transport, joined without bandwidth-estimation extensions: its sink
+   * sends no feedback, so with them the far consumer would be held to the initial estimate
+   * and could never reach the top layer.
+   */
+  async function plainWatcher(node: RegionNode, name: string) {
+    const client = await SignalClient.connect(node.wsUrl);
+    clients.push(client);
+    const caps = await client.request('getRouterRtpCapabilities');
+    const join = await client.request('join', { room: ROOM, displayName: name, rtpCapabilities: tapCapabilities(caps) });
+    const s = await startVp8Sink();
+    stops.push(s.close);
+    const recv = await client.request('createPlainTransport', { direction: 'recv' });
+    await client.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: s.port });
+    return { client, join, sink: s };
+  }
+
+  before(async () => {
+    pair = await startNodePair(ROOM, { a: 'demand-a', b: 'demand-b' });
+    ({ a, b, clients, stops } = pair);
+    const pub = await joinRoom(a, ROOM, 'Pub');
+    clients.push(pub.client);
+    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
+    const layers = THREE_LAYERS(7100);
+    ({ producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastRtpParameters(layers) }));
+    sender = await startSimulcastSender({ ip: send.ip, port: send.port }, layers);
+    stops.push(() => sender.stop());
+
+    // Someone who watches nothing keeps the room (and the link) on B when the viewer leaves.
+    clients.push((await joinRoom(b, ROOM, 'Bystander')).client);
+    const v = await plainWatcher(b, 'Viewer');
+    viewer = v.client;
+    sink = v.sink;
+    const nc = await viewer.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    consumerId = nc.data.consumerId;
+    await viewer.request('resumeConsumer', { consumerId });
+    farConsumer = b.rooms().get(ROOM as never)!.peers.get(v.join.peerId)!.consumers.get(consumerId)!;
+    second = (await plainWatcher(b, 'Second')).client;
+    secondId = (await second.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000)).data.consumerId;
+    await second.request('resumeConsumer', { consumerId: secondId });
+  });
+
+  after(() => {
+    if (Object.keys(rows).length) console.log(`# relay-demand figures: ${JSON.stringify(rows)}`);
+    pair?.close();
+  });
+
+  it('keeps the pipe\'s shape: one pipe producer on B with three encodings, RTX and key-frame feedback', async () => {
+    await eventually(() => ba().incomingPipes().includes(producerId), 'B has the pipe producer', 10_000);
+    const pipeProducer = await ba().pipe(producerId);
+    const params = pipeProducer.rtpParameters;
+    assert.equal(pipeProducer.type, 'simulcast');
+    assert.equal(params.encodings?.length, 3, 'three encodings cross, as the publisher sends them');
+    assert.ok(params.encodings!.every((e) => e.rtx?.ssrc), 'an RTX ssrc per encoding (NACK repairs across the pipe)');
+    const vp8 = params.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
+    const fb = (type: string, parameter = '') => (vp8.rtcpFeedback ?? []).some((f) => f.type === type && (f.parameter ?? '') === parameter);
+    assert.ok(fb('nack') && fb('nack', 'pli'), 'NACK and PLI feedback');
+    assert.deepEqual(ab().outgoingPipes(), [producerId]);
+    assert.equal((await ab().pipeTransport!.dump()).consumerIds.length, 1, 'one pipe consumer on A for B');
+  });
+
+  // B's room computes its demand from its watchers, as it would for browsers: each resumed
+  // watcher's layer plus layer 0 (region-node/demandPolicy.ts), nothing when all are paused.
+  it('forwards all three layers for 0b111 and only layer 0 for 0b001, at about the layer\'s bitrate', async (t) => {
+    await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 1 });
+    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'B asks for 0b111 (watchers on layers 2 and 1)');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher reaches layer 2', 15_000);
+    const full = await measure();
+    rows.fullCrossingKbps = full.crossing;
+    rows.fullSentKbps = full.sent;
+    rows.fullCpuPct = full.cpuPct;
+
+    await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 0 });
+    await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 0 });
+    await eventually(() => ab().remoteDemand(producerId) === 0b001, 'B asks for 0b001 (both watchers on layer 0)');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 0, 'the far watcher is on layer 0', 10_000);
+    await sleep(500); // what was in flight
+    const low = await measure();
+    Object.assign(rows, { layer0CrossingKbps: low.crossing, layer0Kbps: low.layer0, layer0WatcherKbps: low.watcher, layer0CpuPct: low.cpuPct });
+    rows.crossingPerLayer0 = Math.round((low.crossing / low.layer0) * 100) / 100;
+    t.diagnostic(`full ${full.crossing} kbit/s crossing, layer 0 only ${low.crossing} kbit/s (layer 0 sent at ${low.layer0} kbit/s, ratio ${rows.crossingPerLayer0})`);
+    assert.ok(low.watcher > 0, 'the far watcher still receives');
+    assert.ok(low.crossing < 0.25 * full.crossing, `layer 0 alone (${low.crossing}) is far below everything (${full.crossing})`);
+    assert.ok(low.crossing <= 1.3 * low.layer0, `crossing ${low.crossing} kbit/s is within 1.3 x layer 0 (${low.layer0} kbit/s)`);
+
+    // One watcher on the top layer, the other paused: layers 2 and 0 (the floor) cross.
+    await second.request('pauseConsumer', { consumerId: secondId });
+    await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
+    await eventually(() => ab().remoteDemand(producerId) === 0b101, 'B asks for 0b101');
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher is back on layer 2', 15_000);
+    await sleep(500);
+    const top = await measure();
+    Object.assign(rows, { topCrossingKbps: top.crossing, topWatcherKbps: top.watcher });
+    assert.ok(top.crossing < full.crossing, `layers 2 and 0 (${top.crossing}) cross less than all three (${full.crossing})`);
+  });
+
+  it('sends nothing across for demand 0, and resumes with a key frame for the far watcher', async () => {
+    await viewer.request('pauseConsumer', { consumerId });
+    await eventually(() => ab().remoteDemand(producerId) === 0, 'B asks for nothing (both watchers paused)');
+    await sleep(300); // what was in flight
+    const before = (await ab().stats()).packetsOut;
+    const none = await measure();
+    rows.noDemandCrossingKbps = none.crossing;
+    rows.noDemandCpuPct = none.cpuPct;
+    assert.equal((await ab().stats()).packetsOut, before, 'no packet crossed while nothing was demanded');
+
+    const keyframes = sink.counts().keyframes;
+    const requests = sender.keyframeRequests(0) + sender.keyframeRequests(2);
+    await viewer.request('resumeConsumer', { consumerId });
+    await eventually(() => ab().remoteDemand(producerId) === 0b101, 'B asks for layers 2 and 0 again');
+    await eventually(async () => (await ab().stats()).packetsOut > before, 'packets cross again');
+    await eventually(() => sender.keyframeRequests(0) + sender.keyframeRequests(2) > requests, 'the publisher is asked for key frames');
+    await eventually(() => sink.counts().keyframes > keyframes, 'the far watcher gets a key frame');
+  });
+
+  it('carries a far watcher\'s key-frame request through the filter to the publisher', async () => {
+    await sleep(1500); // mediasoup's key-frame request managers are idle again
+    const layer = farConsumer.currentLayers?.spatialLayer ?? 0;
+    const requests = sender.keyframeRequests(layer);
+    const keyframes = sink.counts().keyframes;
+    await farConsumer.requestKeyFrame();
+    await eventually(() => sender.keyframeRequests(layer) > requests, `the request reaches the publisher as PLI/FIR for layer ${layer}`);
+    await eventually(() => sink.counts().keyframes > keyframes, 'and its key frame reaches the far watcher');
+  });
+
+  it('coalesces a flood of setDemand on the far side: few messages, the last value wins', async () => {
+    const sentBefore = (await ba().stats()).demandsSent;
+    const gotBefore = (await ab().stats()).demandsReceived;
+    for (let i = 0; i < 500; i++) ba().setDemand(producerId, 1 + (i % 7));
+    ba().setDemand(producerId, 0b011);
+    await eventually(() => ab().remoteDemand(producerId) === 0b011, 'A ends on the last value');
+    await sleep(300);
+    const sent = (await ba().stats()).demandsSent - sentBefore;
+    const got = (await ab().stats()).demandsReceived - gotBefore;
+    rows.floodMessages = sent;
+    assert.ok(sent >= 1 && sent <= 3, `501 calls in one turn made ${sent} messages (first change now, the last one after the interval)`);
+    assert.equal(got, sent, 'A received what B sent');
+    // An unchanged value sends nothing.
+    ba().setDemand(producerId, 0b011);
+    await sleep(300);
+    assert.equal((await ba().stats()).demandsSent - sentBefore, sent);
+  });
+
+  it('ignores bad demand: not a mask on the far side, clamped to the producer\'s layers at the origin', async () => {
+    const sentBefore = (await ba().stats()).demandsSent;
+    for (const bad of [-1, 1.5, 2 ** 33, Number.NaN]) ba().setDemand(producerId, bad);
+    await sleep(300);
+    assert.equal((await ba().stats()).demandsSent, sentBefore, 'nothing sent for values that are not masks');
+    assert.equal(ab().remoteDemand(producerId), 0b011);
+    ba().setDemand(producerId, 0xffffffff);
+    await eventually(() => ab().remoteDemand(producerId) === 0b111, 'a huge mask is clamped to the three layers');
+    ba().setDemand('no-such-producer', 1); // not piped: never sent
+    await sleep(300);
+    assert.deepEqual(ab().outgoingPipes(), [producerId]);
+  });
+
+  it('closes the filter with the pipe: no tap transports left on A when B stops watching', async () => {
+    const router = a.rooms().get(ROOM as never)!.router;
+    const tapsOf = async () => (await router.dump()).transportIds.length;
+    const withPipe = await tapsOf();
+    const events: [string, number][] = [];
+    ab().on('remoteDemand', (id, layers) => events.push([id, layers]));
+    viewer.close();
+    second.close();
+    await eventually(() => ab().outgoingPipes().length === 0, 'the pipe closes after the grace', 5000);
+    await eventually(async () => (await tapsOf()) === withPipe - 2, 'both tap transports are gone');
+    assert.equal(ab().remoteDemand(producerId), undefined);
+    assert.deepEqual(events.at(-1), [producerId, 0], 'the coordinator is told the demand is gone');
+  });
+
+  it('tells a new pipe the demand the far node already has, as soon as it is offered', async () => {
+    ba().setDemand(producerId, 0b001); // no pipe now: kept, not sent
+    const events: [string, number][] = [];
+    ab().on('remoteDemand', (id, layers) => id === producerId && events.push([id, layers]));
+    const again = await plainWatcher(b, 'Again');
+    await again.client.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    await eventually(() => events.length >= 2, 'A hears of the new pipe and of its demand');
+    assert.deepEqual(events.slice(0, 2), [[producerId, 0b111], [producerId, 0b001]], 'everything until told, then what B had asked for');
+  });
+});
