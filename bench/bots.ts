@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { isKeyframeRequest, parseRtpHeader, readStamp, RtpPacketizer, vp8Payload, writeStamp } from './rtp.js';
+import { isKeyframeRequest, RtpPacketizer, vp8Payload, writeStamp } from './rtp.js';
 import { BenchSignal } from './signal.js';
+import type { Sink } from './sink.js';
+
+export { Sink } from './sink.js';
 
 export const AUDIO_STREAM = 1;
 export const VIDEO_STREAM = 2;
@@ -9,14 +13,14 @@ export const VIDEO_STREAM = 2;
 export const AUDIO = { pt: 100, pps: 50, bytes: 120 };
 export const VIDEO = { pt: 101, fps: 30, packetsPerFrame: 3, bytes: 1100, keyframeEvery: 60 };
 
-const audioParams = (ssrc: number): unknown => ({
+export const audioParams = (ssrc: number): unknown => ({
   mid: '0',
   codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO.pt, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
   headerExtensions: [],
   encodings: [{ ssrc }],
   rtcp: { cname: 'bench', reducedSize: true },
 });
-const videoParams = (ssrc: number): unknown => ({
+export const videoParams = (ssrc: number): unknown => ({
   mid: '1',
   codecs: [{ mimeType: 'video/VP8', payloadType: VIDEO.pt, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] }],
   headerExtensions: [],
@@ -40,17 +44,30 @@ export async function joinAs(node: NodeAddress, room: string, name: string, onSi
   return { signal, peerId: join.peerId };
 }
 
+interface PublisherParts {
+  sock: dgram.Socket;
+  target: { ip: string; port: number };
+  ids: string[];
+  ssrcs: [number, number];
+  video: boolean;
+  onClose?: () => void;
+}
+
+type Produce = (kind: 'audio' | 'video', rtpParameters: unknown) => Promise<string>;
+
 /**
- * A publishing bot: one plain send transport carrying an Opus-like and a VP8-like producer.
- * Answers PLI/FIR with a keyframe on the next frame. `sent(stream)` is the next packet index.
+ * A bot sending an Opus-like and a VP8-like stream to a plain transport's address, its
+ * producers made by `produce` (over signaling, or on a bare router). Answers PLI/FIR with a
+ * keyframe on the next frame. `sent(stream)` is the next packet index.
  */
-export class Publisher {
-  readonly signal: BenchSignal;
+export class RtpPublisher {
   readonly producerIds: string[];
   readonly #sock: dgram.Socket;
   readonly #target: { ip: string; port: number };
-  readonly #audio = new RtpPacketizer({ ssrc: 0, payloadType: AUDIO.pt });
+  readonly #audio: RtpPacketizer;
   readonly #video: RtpPacketizer;
+  readonly #hasVideo: boolean;
+  readonly #onClose: (() => void) | undefined;
   #audioIndex = 0;
   #videoIndex = 0;
   #frame = 0;
@@ -58,33 +75,34 @@ export class Publisher {
   #timers: NodeJS.Timeout[] = [];
   #running = false;
 
-  private constructor(signal: BenchSignal, sock: dgram.Socket, target: { ip: string; port: number }, ids: string[], ssrcs: [number, number]) {
-    this.signal = signal;
-    this.#sock = sock;
-    this.#target = target;
-    this.producerIds = ids;
-    this.#audio = new RtpPacketizer({ ssrc: ssrcs[0], payloadType: AUDIO.pt });
-    this.#video = new RtpPacketizer({ ssrc: ssrcs[1], payloadType: VIDEO.pt });
-    sock.on('message', (msg) => {
+  protected constructor(p: PublisherParts) {
+    this.#sock = p.sock;
+    this.#target = p.target;
+    this.producerIds = p.ids;
+    this.#hasVideo = p.video;
+    this.#onClose = p.onClose;
+    this.#audio = new RtpPacketizer({ ssrc: p.ssrcs[0], payloadType: AUDIO.pt });
+    this.#video = new RtpPacketizer({ ssrc: p.ssrcs[1], payloadType: VIDEO.pt });
+    p.sock.on('message', (msg) => {
       if (isKeyframeRequest(msg)) this.#wantKeyframe = true;
     });
   }
 
-  static async create(node: NodeAddress, room: string, name: string, opts: { video?: boolean; onSignal?: OnSignal } = {}): Promise<Publisher> {
-    const { signal } = await joinAs(node, room, name, opts.onSignal);
-    const t = await signal.request('createPlainTransport', { direction: 'send' });
+  /** Makes the producers and the sending socket. */
+  protected static async prepare(target: { ip: string; port: number }, produce: Produce, video: boolean): Promise<PublisherParts> {
     const base = (Math.random() * 0x7fffffff) >>> 0;
     const ssrcs: [number, number] = [base, (base + 1) >>> 0];
-    const ids = [(await signal.request('produce', { transportId: t.transportId, kind: 'audio', rtpParameters: audioParams(ssrcs[0]) })).producerId];
-    if (opts.video !== false) ids.push((await signal.request('produce', { transportId: t.transportId, kind: 'video', rtpParameters: videoParams(ssrcs[1]) })).producerId);
+    const ids = [await produce('audio', audioParams(ssrcs[0]))];
+    if (video) ids.push(await produce('video', videoParams(ssrcs[1])));
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    const p = new Publisher(signal, sock, { ip: t.ip, port: t.port }, ids, ssrcs);
-    p.#hasVideo = opts.video !== false;
-    return p;
+    return { sock, target, ids, ssrcs, video };
   }
 
-  #hasVideo = true;
+  /** A publisher whose producers `produce` makes (a bare mediasoup router's transport). */
+  static async open(target: { ip: string; port: number }, produce: Produce, opts: { video?: boolean; onClose?: () => void } = {}): Promise<RtpPublisher> {
+    return new RtpPublisher({ ...(await RtpPublisher.prepare(target, produce, opts.video !== false)), ...(opts.onClose ? { onClose: opts.onClose } : {}) });
+  }
 
   /** Next packet index of a stream (= packets sent so far). */
   sent(stream: number): number {
@@ -107,7 +125,7 @@ export class Publisher {
   close(): void {
     this.stop();
     this.#sock.close();
-    this.signal.close();
+    this.#onClose?.();
   }
 
   #send(buf: Buffer): void {
@@ -134,107 +152,47 @@ export class Publisher {
   }
 }
 
-interface SsrcState {
-  stream: number;
-  total: number;
-  /** Bytes received (RTP header included). */
-  bytes: number;
-  inWindow: number;
-  firstAt: number;
+/** A publishing bot over signaling: one plain send transport carrying both producers. */
+export class Publisher extends RtpPublisher {
+  readonly signal: BenchSignal;
+
+  private constructor(signal: BenchSignal, p: PublisherParts) {
+    super({ ...p, onClose: () => signal.close() });
+    this.signal = signal;
+  }
+
+  static async create(node: NodeAddress, room: string, name: string, opts: { video?: boolean; onSignal?: OnSignal } = {}): Promise<Publisher> {
+    const { signal } = await joinAs(node, room, name, opts.onSignal);
+    const t = await signal.request('createPlainTransport', { direction: 'send' });
+    const produce: Produce = async (kind, rtpParameters) => (await signal.request('produce', { transportId: t.transportId, kind, rtpParameters })).producerId;
+    return new Publisher(signal, await RtpPublisher.prepare({ ip: t.ip, port: t.port }, produce, opts.video !== false));
+  }
 }
 
-/**
- * One UDP socket receiving every consumer's RTP, told apart by SSRC. A window counts, per
- * SSRC, the packets whose sender index lies in [from, to) of their stream, and samples the
- * one-way delay (now - send time in the payload stamp).
- */
-export class Sink {
-  readonly #socks: dgram.Socket[];
-  #next = 0;
-  readonly ssrcs = new Map<number, SsrcState>();
-  #window: Map<number, { from: number; to: number }> | undefined;
-  delaysMs: number[] = [];
-  #sampleEvery = 1;
-  #n = 0;
-  /** Called on an SSRC's first packet. */
-  onFirst: ((ssrc: number, at: number) => void) | undefined;
+/** What a window counts of a watching bot: its consumers by SSRC. */
+export interface Watcher {
+  readonly consumers: Map<number, { kind: string; producerId: string }>;
+  close(): void;
+}
 
-  private constructor(socks: dgram.Socket[]) {
-    this.#socks = socks;
-    for (const sock of socks) sock.on('message', (msg) => this.#onPacket(msg));
-  }
+export type SrtpSuite = 'AEAD_AES_256_GCM' | 'AES_CM_128_HMAC_SHA1_80';
 
-  /**
-   * Several sockets, not one: libuv reads at most 32 datagrams from a UDP socket per event-loop
-   * turn, so one socket drains ~32 × turns/s; at tens of thousands of packets a second the rest
-   * waits in the kernel buffer (seconds of false "latency") or is dropped there (false "loss").
-   * Subscribers are spread over the sockets (`nextPort`).
-   */
-  static async create(sockets = 16): Promise<Sink> {
-    const socks = await Promise.all(
-      Array.from({ length: sockets }, async () => {
-        const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
-        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-        return sock;
-      }),
-    );
-    return new Sink(socks);
-  }
+/** Master key + salt of a suite, random (the sink never decrypts: these only let the node start). */
+export function srtpParameters(suite: SrtpSuite): { cryptoSuite: SrtpSuite; keyBase64: string } {
+  return { cryptoSuite: suite, keyBase64: randomBytes(suite === 'AEAD_AES_256_GCM' ? 44 : 30).toString('base64') };
+}
 
-  /** The port the next subscriber should send to (round robin over the sockets). */
-  nextPort(): number {
-    return this.#socks[this.#next++ % this.#socks.length]!.address().port;
-  }
-
-  #onPacket(msg: Buffer): void {
-    const h = parseRtpHeader(msg);
-    if (!h) return;
-    const stamp = readStamp(msg);
-    if (!stamp) return;
-    let s = this.ssrcs.get(h.ssrc);
-    if (!s) {
-      s = { stream: stamp.stream, total: 0, bytes: 0, inWindow: 0, firstAt: performance.now() };
-      this.ssrcs.set(h.ssrc, s);
-      this.onFirst?.(h.ssrc, s.firstAt);
-    }
-    s.total++;
-    s.bytes += msg.length;
-    const w = this.#window?.get(stamp.stream);
-    if (w && stamp.index >= w.from && stamp.index < w.to) {
-      s.inWindow++;
-      if (this.#n++ % this.#sampleEvery === 0 && this.delaysMs.length < 200_000) this.delaysMs.push(Number(process.hrtime.bigint() - stamp.sentNs) / 1e6);
-    }
-  }
-
-  /** Starts counting packets with sender index >= from[stream]. */
-  openWindow(from: Map<number, number>, sampleEvery = 1): void {
-    this.#window = new Map([...from].map(([k, v]) => [k, { from: v, to: Infinity }]));
-    for (const s of this.ssrcs.values()) s.inWindow = 0;
-    this.delaysMs = [];
-    this.#sampleEvery = sampleEvery;
-    this.#n = 0;
-  }
-
-  /** Stops counting at sender index to[stream] (late packets below it still count). */
-  closeWindow(to: Map<number, number>): void {
-    for (const [k, v] of to) {
-      const w = this.#window?.get(k);
-      if (w) w.to = v;
-    }
-  }
-
-  /** Received-in-window per SSRC, for the given SSRCs. */
-  counts(ssrcs: Iterable<number>): { ssrc: number; stream: number; received: number }[] {
-    return [...ssrcs].map((ssrc) => ({ ssrc, stream: this.ssrcs.get(ssrc)?.stream ?? 0, received: this.ssrcs.get(ssrc)?.inWindow ?? 0 }));
-  }
-
-  close(): void {
-    for (const sock of this.#socks) sock.close();
-  }
+export interface SubscriberOptions {
+  onConsumer?: (ssrc: number, sub: Subscriber) => void;
+  onSignal?: OnSignal;
+  /** The node sends SRTP with this suite (the sink counts by sequence number). */
+  srtp?: SrtpSuite;
+  /** Count by sequence number even in plain RTP (so that plain and SRTP are counted alike). */
+  bySeq?: boolean;
 }
 
 /** A watching bot: joins, opens a plain receive transport into `sink`, resumes every consumer. */
-export class Subscriber {
+export class Subscriber implements Watcher {
   readonly signal: BenchSignal;
   readonly consumers = new Map<number, { kind: string; producerId: string }>();
   readonly startedAt: number;
@@ -244,22 +202,24 @@ export class Subscriber {
     this.startedAt = startedAt;
   }
 
-  static async create(node: NodeAddress, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void, onSignal?: OnSignal): Promise<Subscriber> {
+  static async create(node: NodeAddress, room: string, name: string, sink: Sink, opts: SubscriberOptions = {}): Promise<Subscriber> {
     const t0 = performance.now();
     const signal = await BenchSignal.connect(node.wsUrl);
-    onSignal?.(signal);
+    opts.onSignal?.(signal);
     const sub = new Subscriber(signal, t0);
     signal.onNotification((name, data) => {
       if (name !== 'newConsumer') return;
       const ssrc = data.rtpParameters.encodings[0].ssrc as number;
       sub.consumers.set(ssrc, { kind: data.kind, producerId: data.producerId });
-      onConsumer?.(ssrc, sub);
+      if (opts.srtp || opts.bySeq) sink.watch(ssrc, data.kind === 'audio' ? AUDIO_STREAM : VIDEO_STREAM);
+      opts.onConsumer?.(ssrc, sub);
       signal.request('resumeConsumer', { consumerId: data.consumerId }).catch(() => undefined);
     });
     const caps = await signal.request('getRouterRtpCapabilities');
     await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
-    const t = await signal.request('createPlainTransport', { direction: 'recv' });
-    await signal.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.nextPort() });
+    const t = await signal.request('createPlainTransport', opts.srtp ? { direction: 'recv', srtp: opts.srtp } : { direction: 'recv' });
+    const keys = opts.srtp ? { srtpParameters: srtpParameters(opts.srtp) } : {};
+    await signal.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.nextPort(), ...keys });
     return sub;
   }
 
@@ -269,17 +229,18 @@ export class Subscriber {
 }
 
 /** Creates `count` subscribers, `batch` at a time. */
-export async function addSubscribers(node: NodeAddress, room: string, sink: Sink, count: number, prefix: string, batch = 10): Promise<Subscriber[]> {
+export async function addSubscribers(node: NodeAddress, room: string, sink: Sink, count: number, prefix: string, opts: { batch?: number } & SubscriberOptions = {}): Promise<Subscriber[]> {
   const out: Subscriber[] = [];
+  const batch = opts.batch ?? 10;
   for (let i = 0; i < count; i += batch) {
     const n = Math.min(batch, count - i);
-    out.push(...(await Promise.all(Array.from({ length: n }, (_, k) => Subscriber.create(node, room, `${prefix}${i + k}`, sink)))));
+    out.push(...(await Promise.all(Array.from({ length: n }, (_, k) => Subscriber.create(node, room, `${prefix}${i + k}`, sink, opts)))));
   }
   return out;
 }
 
 /** Window counts for a set of subscribers: expected vs received per consumer. */
-export function windowRows(sink: Sink, subs: readonly Subscriber[], expected: Map<number, number>): { expected: number; received: number }[] {
+export function windowRows(sink: Sink, subs: readonly Watcher[], expected: Map<number, number>): { expected: number; received: number }[] {
   const rows: { expected: number; received: number }[] = [];
   for (const sub of subs) {
     for (const c of sink.counts(sub.consumers.keys())) {
@@ -291,7 +252,7 @@ export function windowRows(sink: Sink, subs: readonly Subscriber[], expected: Ma
 }
 
 /** Measures delivery to `subs` over `ms`: opens a window on the publisher's indexes, waits, closes it, waits `graceMs`. */
-export async function measureWindow(pub: Publisher, sink: Sink, subs: readonly Subscriber[], ms: number, graceMs = 400): Promise<{ expected: number; received: number }[]> {
+export async function measureWindow(pub: RtpPublisher, sink: Sink, subs: readonly Watcher[], ms: number, graceMs = 400): Promise<{ expected: number; received: number }[]> {
   const from = new Map([AUDIO_STREAM, VIDEO_STREAM].map((s) => [s, pub.sent(s)] as [number, number]));
   sink.openWindow(from, Math.max(1, Math.floor(subs.length / 10)));
   await new Promise((r) => setTimeout(r, ms));

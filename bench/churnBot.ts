@@ -72,7 +72,7 @@ export async function churnBot(bot: number, o: ChurnOptions): Promise<void> {
     t.attempts++;
     let client: Publisher | Subscriber;
     try {
-      client = publisher ? await Publisher.create(node, room, name, { video, onSignal }) : await Subscriber.create(node, room, name, o.sink, undefined, onSignal);
+      client = publisher ? await Publisher.create(node, room, name, { video, onSignal }) : await Subscriber.create(node, room, name, o.sink, { onSignal });
     } catch (err) {
       signal?.drop();
       if (exit === 'early') t.earlyDrops++;

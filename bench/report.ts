@@ -4,15 +4,24 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ScenarioResult } from './scenarios/types.js';
 import { lineChart } from './svg.js';
+import { workerBuild, type WorkerBuild } from './workerBuild.js';
 
 export const FIGURE_SOURCES: Record<string, [scenario: string, figure: string]> = {
   consumersPerCore: ['fanout', 'consumersPerCore'],
+  subscribersPerCorePlain: ['fanout', 'subscribersPerCorePlain'],
+  subscribersPerCoreSrtpGcm: ['fanout', 'subscribersPerCoreSrtpGcm'],
+  subscribersPerCoreSrtpCm: ['fanout', 'subscribersPerCoreSrtpCm'],
+  srtpGcmToPlainCostRatio: ['fanout', 'srtpGcmToPlainCostRatio'],
+  srtpCmToPlainCostRatio: ['fanout', 'srtpCmToPlainCostRatio'],
+  workerCostVsBareMediasoup: ['fanout', 'workerCostVsBareMediasoup'],
   remoteToLocalCpuRatio: ['relay', 'remoteToLocalCpuRatio'],
   crossingRatio: ['crossing', 'crossingRatio'],
   relayAddedLatencyMs: ['relay', 'relayAddedLatencyMs'],
   routeRpsRatio: ['route', 'routeRpsRatio'],
   routeP99Ms: ['route', 'routeP99Ms'],
   joinP95Ms: ['join', 'joinP95Ms'],
+  joinNodeJsMsPerJoin: ['join', 'joinNodeJsMsPerJoin'],
+  joinWorkersMsPerJoin: ['join', 'joinWorkersMsPerJoin'],
 };
 
 /** Figures of opt-in scenarios: listed only when the scenario ran, so a default run's figures stay as they were. */
@@ -37,6 +46,8 @@ export interface RunReport {
   quick: boolean;
   machine: { cores: number; cpuModel: string; platform: string; totalMemGb: number };
   versions: { node: string; mediasoup: string; octomesh: string };
+  /** The mediasoup worker the nodes ran (MEDIASOUP_WORKER_BIN or mediasoup's own): a run is only comparable with one whose build it can tell apart. */
+  worker: WorkerBuild;
   figures: Record<string, number | null>;
   missing: Record<string, string>;
   scenarios: Record<string, ScenarioResult | { error: string }>;
@@ -81,6 +92,7 @@ export function buildReport(startedAt: Date, quick: boolean, results: Map<string
     quick,
     machine: { cores: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.release()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
     versions: { node: process.version, mediasoup: pkgVersion('mediasoup'), octomesh: '0.1.0' },
+    worker: workerBuild(process.env.MEDIASOUP_WORKER_BIN || undefined),
     figures,
     missing,
     scenarios: Object.fromEntries(results),
@@ -94,7 +106,7 @@ function table(rows: Record<string, unknown>[]): string {
 }
 
 export function summaryMarkdown(r: RunReport): string {
-  const lines = [`# octomesh bench ${r.startedAt}${r.quick ? ' (--quick)' : ''}`, '', `${r.machine.cores} cores, ${r.machine.cpuModel}; Node ${r.versions.node}, mediasoup ${r.versions.mediasoup}.`, '', '## Figures', ''];
+  const lines = [`# octomesh bench ${r.startedAt}${r.quick ? ' (--quick)' : ''}`, '', `${r.machine.cores} cores, ${r.machine.cpuModel}; Node ${r.versions.node}, mediasoup ${r.versions.mediasoup}; worker sha256 ${r.worker.sha256}…, libsrtp crypto ${r.worker.crypto} (${r.worker.libsrtp}).`, '', '## Figures', ''];
   lines.push(table(Object.entries(r.figures).map(([k, v]) => ({ figure: k, value: v ?? 'null', note: r.missing[k] ?? '' }))));
   for (const [name, s] of Object.entries(r.scenarios)) {
     lines.push(`## ${name}`, '');
@@ -118,9 +130,12 @@ export function writeReport(r: RunReport, root: string): string {
   writeFileSync(path.join(dir, 'summary.md'), summaryMarkdown(r));
   const fan = r.scenarios['fanout'];
   if (fan && !('error' in fan)) {
-    const pts = (k: string): [number, number][] => fan.steps.filter((s) => s[k] !== null).map((s) => [s['consumers'] as number, s[k] as number]);
-    writeFileSync(path.join(dir, 'fanout-cpu.svg'), lineChart({ title: 'fanout: CPU vs consumers', xLabel: 'consumers (audio + video)', yLabel: '% of one core', series: [{ label: 'mediasoup worker', points: pts('workerCpuPct') }, { label: 'bots + sink (Node)', points: pts('botsCpuPct') }] }));
-    writeFileSync(path.join(dir, 'fanout-loss.svg'), lineChart({ title: 'fanout: loss vs consumers', xLabel: 'consumers (audio + video)', yLabel: 'loss %', series: [{ label: 'all consumers', points: pts('lossPct') }, { label: 'worst consumer', points: pts('worstLossPct') }] }));
+    // One series per octomesh lane (plain, SRTP-GCM, SRTP-CM) over its ramp.
+    const lanes = [...new Set(fan.steps.map((s) => String(s['lane'])))].filter((l) => l.startsWith('octomesh-'));
+    const series = (k: string): { label: string; points: [number, number][] }[] =>
+      lanes.map((l) => ({ label: l.replace('octomesh-', ''), points: fan.steps.filter((s) => String(s['lane']) === l && s[k] !== null).map((s) => [s['subscribers'] as number, s[k] as number] as [number, number]).sort((a, b) => a[0] - b[0]) }));
+    writeFileSync(path.join(dir, 'fanout-cpu.svg'), lineChart({ title: 'fanout: worker CPU vs subscribers', xLabel: 'subscribers (audio + video each)', yLabel: '% of one core', series: series('workerCpuPct') }));
+    writeFileSync(path.join(dir, 'fanout-loss.svg'), lineChart({ title: 'fanout: loss vs subscribers', xLabel: 'subscribers (audio + video each)', yLabel: 'loss %', series: series('lossPct') }));
   }
   const route = r.scenarios['route'];
   if (route && !('error' in route)) {

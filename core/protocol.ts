@@ -15,6 +15,8 @@ const entityId = z.string().min(1).max(64);
 const jsonObject = z.record(z.string(), z.unknown());
 
 export const RoomName = z.string().min(1).max(128).regex(/^[\p{L}\p{N}_.~-]+$/u, 'letters, digits, _ . ~ - only');
+/** The SRTP suites browsers negotiate with mediasoup (Chromium and Firefox pick the first). */
+export const SrtpSuite = z.enum(['AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80']);
 export const DisplayName = z.string().trim().min(1).max(64).refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'no control characters');
 
 export const requestSchemas = {
@@ -30,12 +32,18 @@ export const requestSchemas = {
     forceTcp: z.boolean().optional(),
   }),
   connectWebRtcTransport: z.strictObject({ transportId: entityId, dtlsParameters: jsonObject }),
-  /** Plain RTP (media bots, load tests); only when the node allows it (media.plainTransports). */
-  createPlainTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
+  /**
+   * Plain RTP (media bots, load tests); only when the node allows it (media.plainTransports).
+   * `srtp` (receive transports only): the node encrypts what it sends with this suite, as it
+   * would for a browser; the response carries the node's keys.
+   */
+  createPlainTransport: z.strictObject({ direction: z.enum(['send', 'recv']), srtp: SrtpSuite.optional() }),
+  /** `srtpParameters`: the client's own keys, required by a transport made with `srtp`. */
   connectPlainTransport: z.strictObject({
     transportId: entityId,
     ip: z.union([z.ipv4(), z.ipv6()]),
     port: z.number().int().min(1).max(65535),
+    srtpParameters: z.strictObject({ cryptoSuite: SrtpSuite, keyBase64: z.string().min(1).max(128) }).optional(),
   }),
   restartIce: z.strictObject({ transportId: entityId }),
   produce: z.strictObject({

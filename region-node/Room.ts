@@ -232,13 +232,14 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   }
 
   /** A plain RTP transport (bots): a sending one learns its remote from the first packet. */
-  async createPlainTransport(peer: Peer, direction: TransportDirection, o: TransportOptions): Promise<types.PlainTransport<PeerTransportAppData>> {
+  async createPlainTransport(peer: Peer, direction: TransportDirection, o: TransportOptions, srtp?: types.SrtpCryptoSuite): Promise<types.PlainTransport<PeerTransportAppData>> {
     const release = peer.reserveTransport(direction);
     try {
       const transport = await this.router.createPlainTransport<PeerTransportAppData>({
         listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
         rtcpMux: true,
         comedia: direction === 'send',
+        ...(srtp ? { enableSrtp: true, srtpCryptoSuite: srtp } : {}),
         appData: { direction },
       });
       peer.addTransport(transport);
@@ -273,7 +274,6 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   acceptLink(remote: NodeId, stream: Parameters<Cascade['accept']>[1]): void {
     this.#cascade.accept(remote, stream);
   }
-
 
   /** Links to tell about room events: up ones, and those still connecting (the remote side
    *  holds what follows Hello until its pipe is connected), so nothing said meanwhile is lost. */

@@ -204,15 +204,18 @@ export class Session {
       const { room, peer } = this.#joined();
       const o = this.#host.transportOptions;
       if (!o.plainTransports) throw new InvalidStateError('plain transports are disabled on this node (media.plainTransports)');
-      const transport = await room.createPlainTransport(peer, data.direction, o);
-      return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort };
+      // A sending one learns its remote from the first packet (comedia): it has no connect to take the keys.
+      if (data.srtp && data.direction !== 'recv') throw new BadRequestError('createPlainTransport.srtp: on a receive transport only');
+      const transport = await room.createPlainTransport(peer, data.direction, o, data.srtp);
+      const srtp = transport.srtpParameters ? { srtpParameters: transport.srtpParameters } : {};
+      return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort, ...srtp };
     },
 
     connectPlainTransport: async (data) => {
       const { room, peer } = this.#joined();
       const transport = peer.plainTransport(data.transportId);
       if (transport.appData.direction !== 'recv') throw new InvalidStateError('only a receive plain transport is connected');
-      await refusedAsClientError(transport.connect({ ip: data.ip, port: data.port }));
+      await refusedAsClientError(transport.connect({ ip: data.ip, port: data.port, ...(data.srtpParameters ? { srtpParameters: data.srtpParameters } : {}) }));
       setImmediate(() => !peer.closed && room.onRecvTransport(peer));
       return {};
     },

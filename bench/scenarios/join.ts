@@ -41,7 +41,7 @@ interface StormResult {
   remote: Percentiles & { n: number };
   failures: number;
   errors: Map<string, number>;
-  cpu: { windowMs: number | null; botsPct: number | null; nodesJsPct: (number | null)[]; workersPct: (number | null)[] };
+  cpu: { windowMs: number | null; botsPct: number | null; nodesJsPct: (number | null)[]; workersPct: (number | null)[]; nodesJsMsPerJoin: number | null; workersMsPerJoin: number | null };
 }
 
 /**
@@ -66,16 +66,16 @@ export async function join(ctx: ScenarioContext): Promise<ScenarioResult> {
 
   const headline = storms.find((s) => s.rate === GOAL_RATE) ?? storms[storms.length - 1]!;
   const steps: ScenarioResult['steps'] = storms.flatMap((s) => [
-    { rate: s.rate, achievedRate: s.achievedRate, remote: null, clients: s.clients, joinP50Ms: s.all.p50, joinP95Ms: s.all.p95, joinP99Ms: s.all.p99, joinMaxMs: s.all.max, roomsUpP95Ms: s.roomsUp.p95, botsCpuPct: s.cpu.botsPct, nodesJsCpuPct: sum(s.cpu.nodesJsPct), workersCpuPct: sum(s.cpu.workersPct) },
-    { rate: s.rate, achievedRate: null, remote: 0, clients: s.local.n, joinP50Ms: s.local.p50, joinP95Ms: s.local.p95, joinP99Ms: s.local.p99, joinMaxMs: s.local.max, roomsUpP95Ms: null, botsCpuPct: null, nodesJsCpuPct: null, workersCpuPct: null },
-    { rate: s.rate, achievedRate: null, remote: 1, clients: s.remote.n, joinP50Ms: s.remote.p50, joinP95Ms: s.remote.p95, joinP99Ms: s.remote.p99, joinMaxMs: s.remote.max, roomsUpP95Ms: null, botsCpuPct: null, nodesJsCpuPct: null, workersCpuPct: null },
+    { rate: s.rate, achievedRate: s.achievedRate, remote: null, clients: s.clients, joinP50Ms: s.all.p50, joinP95Ms: s.all.p95, joinP99Ms: s.all.p99, joinMaxMs: s.all.max, roomsUpP95Ms: s.roomsUp.p95, botsCpuPct: s.cpu.botsPct, nodesJsCpuPct: sum(s.cpu.nodesJsPct), workersCpuPct: sum(s.cpu.workersPct), nodesJsMsPerJoin: s.cpu.nodesJsMsPerJoin, workersMsPerJoin: s.cpu.workersMsPerJoin },
+    { rate: s.rate, achievedRate: null, remote: 0, clients: s.local.n, joinP50Ms: s.local.p50, joinP95Ms: s.local.p95, joinP99Ms: s.local.p99, joinMaxMs: s.local.max, roomsUpP95Ms: null, botsCpuPct: null, nodesJsCpuPct: null, workersCpuPct: null, nodesJsMsPerJoin: null, workersMsPerJoin: null },
+    { rate: s.rate, achievedRate: null, remote: 1, clients: s.remote.n, joinP50Ms: s.remote.p50, joinP95Ms: s.remote.p95, joinP99Ms: s.remote.p99, joinMaxMs: s.remote.max, roomsUpP95Ms: null, botsCpuPct: null, nodesJsCpuPct: null, workersCpuPct: null, nodesJsMsPerJoin: null, workersMsPerJoin: null },
   ]);
   const notes = [
     'publishers are audio-only (Opus-like 50 pps): no keyframe wait; every client gets one consumer',
     'each region node is its own process (one worker); the bots (publishers, clients, sink) run in the bench process; all share this machine (loopback, no WAN delay)',
     'clients stay connected and receiving after their first packet, so later joins run against a growing load',
     'every storm starts on empty rooms: its first R x 3 clients each make their room on their node (router, registry presence) and, for a remote publisher, the link and the pipe; joinP95MsRoomsUp counts only the clients after those',
-    'cpu: share of one core over the storm, bots / three nodes\' JS / three workers summed',
+    'cpu: share of one core over the storm, bots / three nodes\' JS / three workers summed; joinNodeJsMsPerJoin (joinWorkersMsPerJoin): CPU time of the three node processes (workers) from the first join to the last first packet, summed, per client (room creation, links and pipes of the first clients included)',
   ];
   for (const s of storms) {
     const failures = s.failures;
@@ -86,6 +86,8 @@ export async function join(ctx: ScenarioContext): Promise<ScenarioResult> {
   return {
     name: 'join',
     figures: {
+      joinNodeJsMsPerJoin: headline.cpu.nodesJsMsPerJoin,
+      joinWorkersMsPerJoin: headline.cpu.workersMsPerJoin,
       joinP50Ms: headline.all.p50,
       joinP95Ms: headline.all.p95,
       joinP99Ms: headline.all.p99,
@@ -146,9 +148,11 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
       const c: Client = { roomsUp: j >= rooms * nodes.length, remote: node !== room % nodes.length, startedAt: performance.now() };
       all.push(c);
       pending.push(
-        Subscriber.create(nodes[node]!, `bench-join-${room}`, `sub${j}`, s, (ssrc, sub) => {
-          c.startedAt = sub.startedAt;
-          bySsrc.set(ssrc, c);
+        Subscriber.create(nodes[node]!, `bench-join-${room}`, `sub${j}`, s, {
+          onConsumer: (ssrc, sub) => {
+            c.startedAt = sub.startedAt;
+            bySsrc.set(ssrc, c);
+          },
         }).then(
           (sub) => {
             c.sub = sub;
@@ -178,6 +182,9 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
       botsPct: share(botsCpuMs),
       nodesJsPct: nodes.map((_, i) => share(cpu1[i]!.node - cpu0[i]!.node)),
       workersPct: nodes.map((_, i) => share(cpu1[i]!.worker - cpu0[i]!.worker)),
+      // CPU time, not a share of the wall: it does not grow with the machine's other load.
+      nodesJsMsPerJoin: round(nodes.reduce((a, _, i) => a + cpu1[i]!.node - cpu0[i]!.node, 0) / clients, 2),
+      workersMsPerJoin: round(nodes.reduce((a, _, i) => a + cpu1[i]!.worker - cpu0[i]!.worker, 0) / clients, 2),
     };
     const ok = (c: Client): boolean => c.error === undefined && c.firstMediaAt !== undefined && c.firstMediaAt - c.startedAt <= MEDIA_TIMEOUT_MS;
     const ms = (cs: Client[]): number[] => cs.filter(ok).map((c) => c.firstMediaAt! - c.startedAt);
@@ -197,7 +204,7 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
     };
     const { all: a, local: lo, remote: rm } = result;
     ctx.log(`join: ${clients} clients at ${result.achievedRate} joins/s achieved (target ${rate}): all p50 ${a.p50} p95 ${a.p95} p99 ${a.p99} ms; once every room is up p50 ${result.roomsUp.p50} p95 ${result.roomsUp.p95} ms; local p95 ${lo.p95} ms (${lo.n}); remote p50 ${rm.p50} p95 ${rm.p95} p99 ${rm.p99} ms (${rm.n}); failures ${result.failures}`);
-    ctx.log(`join: CPU over ${cpu.windowMs} ms (% of one core): bots ${cpu.botsPct}, node JS ${cpu.nodesJsPct.join('/')}, workers ${cpu.workersPct.join('/')}`);
+    ctx.log(`join: CPU over ${cpu.windowMs} ms (% of one core): bots ${cpu.botsPct}, node JS ${cpu.nodesJsPct.join('/')}, workers ${cpu.workersPct.join('/')}; per join: node JS ${cpu.nodesJsMsPerJoin} ms, workers ${cpu.workersMsPerJoin} ms (summed over the nodes)`);
     return result;
   } finally {
     for (const c of all) c.sub?.close();

@@ -1,7 +1,7 @@
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { addSubscribers, measureWindow, Publisher, Sink, type Subscriber } from '../bots.js';
-import { cpuWindow, eventually, sleep, startBenchNode } from '../harness.js';
+import { addSubscribers, measureWindow } from '../bots.js';
+import { cpuWindow, sleep } from '../harness.js';
+import { inProcess, mediaReaches } from '../inProcess.js';
 import { aggregateLoss, median, percentile, round } from '../stats.js';
 import type { ScenarioContext, ScenarioResult } from './types.js';
 
@@ -17,25 +17,15 @@ export async function relay(ctx: ScenarioContext): Promise<ScenarioResult> {
   // ratio between 1.27 and 1.50 over runs; at 150 it reads the per-consumer cost.
   const k = ctx.tiny ? 3 : 150;
   const windowMs = ctx.tiny ? 1000 : ctx.quick ? 4000 : 8000;
-  const registry = new LocalRegistry();
-  let a: RegionNode | undefined;
-  let b: RegionNode | undefined;
-  let pub: Publisher | undefined;
-  let sink: Sink | undefined;
-  let subs: Subscriber[] = [];
   const steps: ScenarioResult['steps'] = [];
-  try {
-    a = await startBenchNode({ nodeId: 'bench-relay-a', registry });
-    b = await startBenchNode({ nodeId: 'bench-relay-b', region: 'us-east', registry });
-    const s = (sink = await Sink.create());
-    pub = await Publisher.create(a, ROOM, 'origin');
-    pub.start();
+  await inProcess([{ nodeId: 'bench-relay-a', room: ROOM }, { nodeId: 'bench-relay-b', region: 'us-east' }], async ({ nodes: [a, b], sink: s, pubs: [pub], watchers }) => {
     await sleep(1000);
-    const base = await cpuWindow([a, b], () => sleep(windowMs));
+    const base = await cpuWindow([a!, b!], () => sleep(windowMs));
     const baseFrac = base.workerMs.map((ms) => ms / base.wallMs);
     const phase = async (where: 'local' | 'remote', node: RegionNode): Promise<void> => {
-      subs = await addSubscribers(node, ROOM, s, k, `${where}-`);
-      await eventually(() => subs.every((x) => x.consumers.size === 2 && [...x.consumers.keys()].every((ssrc) => (s.ssrcs.get(ssrc)?.total ?? 0) > 0)), `media reaches ${k} ${where} subscribers`, 30_000);
+      const subs = await addSubscribers(node, ROOM, s, k, `${where}-`);
+      watchers.push(...subs);
+      await mediaReaches(s, subs, `${k} ${where} subscribers`);
       await sleep(1500);
       let rows: { expected: number; received: number }[] = [];
       const cpu = await cpuWindow([a!, b!], async () => {
@@ -57,19 +47,11 @@ export async function relay(ctx: ScenarioContext): Promise<ScenarioResult> {
       const st = steps[steps.length - 1]!;
       ctx.log(`relay: ${k} ${where} subscribers: worker CPU above baseline A ${st.workerACpuPct}% B ${st.workerBCpuPct}%, ${st.cpuPctPerConsumer}%/consumer, delay p50 ${st.delayP50Ms} ms p95 ${st.delayP95Ms} ms, loss ${st.lossPct}%`);
       for (const x of subs) x.close();
-      subs = [];
       await sleep(1500); // peers leave, pipes close after the grace period
     };
-    await phase('local', a);
-    await phase('remote', b);
-  } finally {
-    pub?.close();
-    for (const x of subs) x.close();
-    sink?.close();
-    a?.close();
-    b?.close();
-    registry.close();
-  }
+    await phase('local', a!);
+    await phase('remote', b!);
+  });
   const [local, remote] = steps;
   const ratio = local && remote && local.cpuPctPerConsumer! > 0 ? remote.cpuPctPerConsumer! / local.cpuPctPerConsumer! : null;
   return {

@@ -13,15 +13,19 @@ const ctx: ScenarioContext = { quick: true, tiny: true, log: (l) => console.log(
 const isNum = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
 
 describe('bench scenarios (tiny)', () => {
-  it('fanout measures loss and CPU per step', async () => {
+  it('fanout measures loss and CPU per step for plain and SRTP subscribers, on octomesh and on bare mediasoup', async () => {
     const r = await fanout(ctx);
-    assert.equal(r.steps.length, 2);
+    const lanes = ['octomesh-plain', 'octomesh-gcm', 'octomesh-cm', 'bare-plain', 'bare-gcm'];
+    assert.deepEqual(r.steps.filter((s) => (s.part as unknown) === 'cost').map((s) => s.lane as unknown), lanes);
+    assert.equal(r.steps.filter((s) => (s.part as unknown) === 'ramp').length, 3);
+    for (const k of ['srtpGcmToPlainCostRatio', 'srtpCmToPlainCostRatio', 'workerCostVsBareMediasoup', 'usPerPacketSrtpGcm']) assert.ok(isNum(r.figures[k]) && r.figures[k]! > 0, `${k} is a number > 0`);
     for (const s of r.steps) {
       for (const k of ['subscribers', 'consumers', 'lossPct', 'worstLossPct', 'workerCpuPct', 'botsCpuPct', 'workerUsPerPacket']) assert.ok(isNum(s[k]), `${k} is a number`);
       assert.equal(s.consumers, s.subscribers! * 2);
       assert.ok(s.lossPct! >= 0 && s.lossPct! <= 100);
     }
     assert.ok(r.figures.consumersPerCore === null || isNum(r.figures.consumersPerCore));
+    assert.ok(['nss', 'openssl', 'builtin', 'unknown'].includes((r.details!.worker as { crypto: string }).crypto));
   });
 
   it('crossing sends each packet across the relay once, whatever the watchers', async () => {
@@ -53,7 +57,7 @@ describe('bench scenarios (tiny)', () => {
     const r = await join(ctx);
     assert.deepEqual(r.parameters.storms, [{ rate: 20, clients: 6, rooms: 2 }]);
     assert.equal(r.figures.failures, 0);
-    for (const k of ['joinP50Ms', 'joinP95Ms', 'joinP99Ms', 'joinRemoteP95Ms', 'joinLocalP95Ms', 'achievedJoinsPerSec']) assert.ok(isNum(r.figures[k]) && r.figures[k]! >= 0, `${k} is a number >= 0`);
+    for (const k of ['joinNodeJsMsPerJoin', 'joinWorkersMsPerJoin', 'joinP50Ms', 'joinP95Ms', 'joinP99Ms', 'joinRemoteP95Ms', 'joinLocalP95Ms', 'achievedJoinsPerSec']) assert.ok(isNum(r.figures[k]) && r.figures[k]! >= 0, `${k} is a number >= 0`);
     assert.equal(r.steps.length, 3);
     assert.equal(r.steps[2]!.remote, 1);
     assert.ok(r.steps[2]!.clients! > 0, 'some clients received relayed (remote) media');
