@@ -238,3 +238,8 @@ export type ServerMessage =
   | { id: RequestId | null; ok: true; data: unknown }
   | { id: RequestId | null; ok: false; error: { code: string; message: string } }
   | { notification: NotificationName; data: unknown };
+
+/** A notification frame as the server sends it. */
+export function encodeNotification<N extends NotificationName>(name: N, data: Notifications[N]): string {
+  return JSON.stringify({ notification: name, data });
+}

@@ -3,6 +3,7 @@ import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { demandMask, isDemand, spatialLayerFor, type Wants } from './demandPolicy.js';
+import { scalabilityModeOf } from './rtpShape.js';
 
 /** One consumer on this node and what its client wants of it. */
 export interface Watch {
@@ -132,6 +133,6 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
 
 /** Spatial layers a consumer can choose among: from its scalability mode ("L3T3" for three simulcast streams). */
 export function spatialLayersOf(consumer: types.Consumer): number {
-  const mode = consumer.rtpParameters.encodings?.[0]?.scalabilityMode;
+  const mode = scalabilityModeOf(consumer);
   return mode ? Math.max(1, parseScalabilityMode(mode).spatialLayers) : 1;
 }

@@ -7,6 +7,8 @@ import type { ProducerAppData } from './mediaAppData.js';
 /** How a Peer talks back to its browser; the Session implements it over the WebSocket. */
 export interface PeerChannel {
   notify<N extends NotificationName>(name: N, data: Notifications[N]): void;
+  /** The same notification already encoded (a broadcast encodes it once for all its peers). */
+  notifyEncoded?(frame: string): void;
 }
 
 export type TransportDirection = 'send' | 'recv';
@@ -75,8 +77,10 @@ export class Peer {
     return undefined;
   }
 
-  notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
-    if (!this.#closed) this.#channel.notify(name, data);
+  notify<N extends NotificationName>(name: N, data: Notifications[N], encoded?: () => string): void {
+    if (this.#closed) return;
+    if (encoded && this.#channel.notifyEncoded) this.#channel.notifyEncoded(encoded());
+    else this.#channel.notify(name, data);
   }
 
   /** Holds a place for a transport about to be made; throws InvalidStateError past the limits.

@@ -3,8 +3,9 @@ import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { InvalidStateError, NotFoundError, RoomFullError } from '../core/errors.js';
 import type { NodeId, PeerId, RoomId } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import type { NotificationName, Notifications, PeerInfo } from '../core/protocol.js';
+import { encodeNotification, type NotificationName, type Notifications, type PeerInfo } from '../core/protocol.js';
 import { MEDIA_CODECS, withoutDroppedExtensions } from './mediaCodecs.js';
+import { encodingCount } from './rtpShape.js';
 import { layerHeights } from './demandPolicy.js';
 import { RoomDemand } from './RoomDemand.js';
 import type { Peer, PeerTransportAppData, TransportDirection } from './Peer.js';
@@ -153,7 +154,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   }
 
   broadcast<N extends NotificationName>(name: N, data: Notifications[N], except?: Peer): void {
-    for (const peer of this.#peers.values()) if (peer !== except) peer.notify(name, data);
+    let frame: string | undefined; // encoded once, on first use: a join's peerJoined goes to the whole room
+    for (const peer of this.#peers.values()) if (peer !== except) peer.notify(name, data, () => (frame ??= encodeNotification(name, data)));
   }
 
   /** A new producer of `owner`: every other peer that can receive starts consuming it. */
@@ -237,9 +239,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     try {
       const transport = await this.router.createPlainTransport<PeerTransportAppData>({
         listenInfo: { protocol: 'udp', ip: o.listenIp, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) },
-        rtcpMux: true,
-        comedia: direction === 'send',
-        ...(srtp ? { enableSrtp: true, srtpCryptoSuite: srtp } : {}),
+        rtcpMux: true, comedia: direction === 'send',
+        ...(srtp ? { enableSrtp: true, srtpCryptoSuite: srtp } : {}), // what a browser's receive transport costs
         appData: { direction },
       });
       peer.addTransport(transport);
@@ -352,9 +353,8 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
       onGone?.();
     };
     if (!transport || producer.closed || !peer.startConsuming(producer.id)) return gone();
-    // No router.canConsume() first: consume() makes the same check (and clones and validates
-    // the capabilities and parameters again); a join storm spent a tenth of a node's JS time on
-    // the pair. A peer that cannot consume this producer is refused below, before any worker request.
+    // No router.canConsume() first: consume() makes the same check (a join storm spent a tenth of
+    // a node's JS on the pair); a peer that cannot consume this producer is refused below, before any worker request.
     transport
       .consume({
         producerId: producer.id,
@@ -377,7 +377,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
           watcher: peer.id,
           publisher: owner.peerId,
           source,
-          heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: producer.rtpParameters.encodings?.length ?? 1 }, () => ({}))),
+          heights: owner.layerHeights?.length ? owner.layerHeights : layerHeights(Array.from({ length: encodingCount(producer) }, () => ({}))),
         });
         consumer.observer.once('close', gone);
         consumer.on('producerclose', () => peer.notify('producerClosed', { producerId: producer.id, consumerId }));

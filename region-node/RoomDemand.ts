@@ -6,6 +6,7 @@ import { ConsumerDemand, type Watch } from './ConsumerDemand.js';
 import { highestLayer } from './demandPolicy.js';
 import { Dynacast } from './Dynacast.js';
 import { LastN } from './LastN.js';
+import { encodingCount } from './rtpShape.js';
 
 /** What RoomDemand needs of its room: who is here to tell, and the links to the other nodes. */
 export interface DemandHost {
@@ -67,7 +68,7 @@ export class RoomDemand {
   /** A producer of a local peer. */
   addLocalProducer(producer: types.Producer, owner: string, source: string): void {
     this.#local.set(producer.id, { producer, owner, source });
-    if (producer.kind === 'video') this.#dynacast.add(producer.id, producer.rtpParameters.encodings?.length ?? 1);
+    if (producer.kind === 'video') this.#dynacast.add(producer.id, encodingCount(producer));
     producer.observer.once('close', () => {
       this.#local.delete(producer.id);
       this.#dynacast.remove(producer.id);
@@ -132,12 +133,12 @@ export class RoomDemand {
     if (this.#closed) return;
     const piped = this.#piped.get(producerId);
     if (piped) {
-      if (!piped.link.closed) piped.link.setDemand(producerId, this.consumers.mask(producerId, piped.producer.rtpParameters.encodings?.length ?? 1));
+      if (!piped.link.closed) piped.link.setDemand(producerId, this.consumers.mask(producerId, encodingCount(piped.producer)));
       return;
     }
     const local = this.#local.get(producerId);
     if (!local || local.producer.kind !== 'video') return;
-    const layers = local.producer.rtpParameters.encodings?.length ?? 1;
+    const layers = encodingCount(local.producer);
     let mask = this.consumers.mask(producerId, layers);
     for (const link of this.#host.openLinks()) {
       const remote = link.remoteDemand(producerId);

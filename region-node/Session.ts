@@ -3,7 +3,7 @@ import { errors as msErrors, type types } from 'mediasoup';
 import { BadRequestError, DrainingError, InvalidStateError, NotFoundError, OctomeshError, RateLimitedError, toWireError } from '../core/errors.js';
 import { asPeerId, type RegionName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { parseRequest, type IceServer, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
+import { encodeNotification, parseRequest, type IceServer, type JoinResponse, type Method, type PeerInfo, type NotificationName, type Notifications, type Request, type RequestData, type RequestId, type TransportResponse } from '../core/protocol.js';
 import { TokenBucket } from '../core/TokenBucket.js';
 import { Peer, type PeerTransportAppData } from './Peer.js';
 import type { Room, TransportOptions } from './Room.js';
@@ -108,12 +108,19 @@ export class Session {
   }
 
   notify<N extends NotificationName>(name: N, data: Notifications[N]): void {
-    if (this.#closed) return;
-    this.#socket.send(JSON.stringify({ notification: name, data }));
+    this.notifyEncoded(encodeNotification(name, data));
+  }
+
+  notifyEncoded(frame: string): void {
+    if (!this.#closed) this.#socket.send(frame);
   }
 
   #reply(id: RequestId | null, err: unknown, data?: unknown): void {
     if (this.#closed) return;
+    if (!err && data instanceof EncodedJson) {
+      this.#socket.send(`{"id":${JSON.stringify(id)},"ok":true,"data":${data.json}}`);
+      return;
+    }
     const msg = err ? { id, ok: false, error: toWireError(err) } : { id, ok: true, data: data ?? {} };
     this.#socket.send(JSON.stringify(msg));
   }
@@ -133,7 +140,7 @@ export class Session {
   }
 
   readonly #handlers: { [M in Method]: (data: RequestData<M>) => Promise<unknown> | unknown } = {
-    getRouterRtpCapabilities: () => this.#host.routerRtpCapabilities(),
+    getRouterRtpCapabilities: () => encodedCapabilities(this.#host.routerRtpCapabilities()),
 
     ping: () => ({ now: Date.now() }),
 
@@ -208,7 +215,8 @@ export class Session {
       if (data.srtp && data.direction !== 'recv') throw new BadRequestError('createPlainTransport.srtp: on a receive transport only');
       const transport = await room.createPlainTransport(peer, data.direction, o, data.srtp);
       const srtp = transport.srtpParameters ? { srtpParameters: transport.srtpParameters } : {};
-      return { transportId: transport.id, ip: transport.tuple.localAddress ?? transport.tuple.localIp, port: transport.tuple.localPort, ...srtp };
+      const tuple = transport.tuple; // a clone per read
+      return { transportId: transport.id, ip: tuple.localAddress ?? tuple.localIp, port: tuple.localPort, ...srtp };
     },
 
     connectPlainTransport: async (data) => {
@@ -364,6 +372,19 @@ export class Session {
     if (room && peer) room.removePeer(peer, reason);
     else peer?.close();
   }
+}
+
+/** A response's data already in JSON: the same for every client, encoded once. */
+class EncodedJson {
+  constructor(readonly json: string) {}
+}
+
+// Every join asks for the router's capabilities first (a few kB of JSON): encoded once per object.
+const capabilitiesJson = new WeakMap<object, EncodedJson>();
+function encodedCapabilities(caps: types.RtpCapabilities): EncodedJson {
+  let e = capabilitiesJson.get(caps);
+  if (!e) capabilitiesJson.set(caps, (e = new EncodedJson(JSON.stringify(caps))));
+  return e;
 }
 
 /**
