@@ -55,7 +55,8 @@ export function fanoutFigures(o: {
     const ok = ramp.filter((s) => s.lossPct !== null && s.lossPct <= lossLimitPct && (s.workerCpuPct ?? 0) > 0);
     const best = ok.reduce<FanoutStep | undefined>((a, s) => (!a || s.subscribers! > a.subscribers! ? s : a), undefined);
     const lossy = ramp.filter((s) => s.part === 'ramp' && s.lossPct! > lossLimitPct)[0];
-    const saturated = lossy !== undefined || (best?.workerCpuPct ?? 0) >= 70;
+    // Loss that starts while the worker is far from a full core is the machine's other load, not capacity.
+    const saturated = (best?.workerCpuPct ?? 0) >= (lossy ? 50 : 70);
     figures[`subscribersPerCore${name}`] = best && saturated ? round(best.subscribers! / (best.workerCpuPct! / 100), 0) : null;
     figures[`lossStartsAtSubscribers${name}`] = lossy ? lossy.subscribers! : null;
     if (best) notes.push(`${k}: ${best.subscribers} subscribers within ${lossLimitPct} % loss (worker at ${best.workerCpuPct} % of a core, bots ${best.botsCpuPct} %)${lossy ? `; loss starts at ${lossy.subscribers} (${lossy.lossPct} %, worker ${lossy.workerCpuPct} %, kernel receive-buffer drops ${lossy.kernelRcvbufDrops ?? 'n/a'})` : '; no step passed the loss limit'}${saturated ? '' : ': not near saturation, no per-core figure'}`);
