@@ -47,7 +47,7 @@ describe('bench scenarios (tiny)', () => {
 
   it('relay compares CPU and delay of relayed and local consumers', async () => {
     const r = await relay(ctx);
-    assert.equal(r.steps.length, 2);
+    assert.equal(r.steps.length, 3); // one round of three phases
     for (const s of r.steps) for (const k of ['cpuPctPerConsumer', 'delayP50Ms', 'lossPct']) assert.ok(isNum(s[k]), `${k} is a number`);
     assert.ok(r.figures.remoteToLocalCpuRatio === null || isNum(r.figures.remoteToLocalCpuRatio));
     assert.ok(isNum(r.figures.relayAddedLatencyMs));
@@ -58,7 +58,7 @@ describe('bench scenarios (tiny)', () => {
     assert.deepEqual(r.parameters.storms, [{ rate: 20, clients: 6, rooms: 2 }]);
     assert.equal(r.figures.failures, 0);
     for (const k of ['joinNodeJsMsPerJoin', 'joinWorkersMsPerJoin', 'joinP50Ms', 'joinP95Ms', 'joinP99Ms', 'joinRemoteP95Ms', 'joinLocalP95Ms', 'achievedJoinsPerSec']) assert.ok(isNum(r.figures[k]) && r.figures[k]! >= 0, `${k} is a number >= 0`);
-    assert.equal(r.steps.length, 3);
+    assert.equal(r.steps.length, 3); // one round of three phases
     assert.equal(r.steps[2]!.remote, 1);
     assert.ok(r.steps[2]!.clients! > 0, 'some clients received relayed (remote) media');
   });
