@@ -41,7 +41,7 @@ interface StormResult {
   remote: Percentiles & { n: number };
   failures: number;
   errors: Map<string, number>;
-  cpu: { windowMs: number | null; botsPct: number | null; nodesJsPct: (number | null)[]; workersPct: (number | null)[]; nodesJsMsPerJoin: number | null; workersMsPerJoin: number | null };
+  cpu: { windowMs: number | null; botsPct: number | null; nodesJsPct: (number | null)[]; workersPct: (number | null)[]; nodesJsMsPerJoin: number | null; nodesJsMsPerJoinRoomsUp: number | null; nodesJsMsPerJoinRaw: number | null; nodesJsIdlePct: number | null; workersMsPerJoin: number | null };
 }
 
 /**
@@ -75,7 +75,7 @@ export async function join(ctx: ScenarioContext): Promise<ScenarioResult> {
     'each region node is its own process (one worker); the bots (publishers, clients, sink) run in the bench process; all share this machine (loopback, no WAN delay)',
     'clients stay connected and receiving after their first packet, so later joins run against a growing load',
     'every storm starts on empty rooms: its first R x 3 clients each make their room on their node (router, registry presence) and, for a remote publisher, the link and the pipe; joinP95MsRoomsUp counts only the clients after those',
-    'cpu: share of one core over the storm, bots / three nodes\' JS / three workers summed; joinNodeJsMsPerJoin (joinWorkersMsPerJoin): CPU time of the three node processes (workers) from the first join to the last first packet, summed, per client (room creation, links and pipes of the first clients included)',
+    'cpu: share of one core over the storm, bots / three nodes\' JS / three workers summed; joinNodeJsMsPerJoin: CPU time of the three node processes from the first join to the last first packet, summed, less their idle rate (measured for 1.5 s just before the storm) over that time, per client (room creation, links and pipes of the first clients included); joinNodeJsMsPerJoinRoomsUp the same from the client after the first R x 3 (every room, link and pipe made; joins in flight then count on both sides); joinNodeJsMsPerJoinRaw without subtracting idle; joinWorkersMsPerJoin the same for the workers (raw)',
   ];
   for (const s of storms) {
     const failures = s.failures;
@@ -87,6 +87,8 @@ export async function join(ctx: ScenarioContext): Promise<ScenarioResult> {
     name: 'join',
     figures: {
       joinNodeJsMsPerJoin: headline.cpu.nodesJsMsPerJoin,
+      joinNodeJsMsPerJoinRoomsUp: headline.cpu.nodesJsMsPerJoinRoomsUp,
+      joinNodeJsMsPerJoinRaw: headline.cpu.nodesJsMsPerJoinRaw,
       joinWorkersMsPerJoin: headline.cpu.workersMsPerJoin,
       joinP50Ms: headline.all.p50,
       joinP95Ms: headline.all.p95,
@@ -129,6 +131,12 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
       pubs.push(p);
     }
     await sleep(500);
+    // The nodes' JS when nobody joins (timers, registry, relay pings): a join's CPU is what it adds.
+    const idle0 = await Promise.all(nodes.map((n) => n.cpuMs()));
+    const idleT0 = performance.now();
+    await sleep(ctx.tiny ? 300 : 1500);
+    const idle1 = await Promise.all(nodes.map((n) => n.cpuMs()));
+    const idleMsPerMs = nodes.reduce((a, _, i) => a + idle1[i]!.node - idle0[i]!.node, 0) / (performance.now() - idleT0);
     const bySsrc = new Map<number, Client>();
     s.onFirst = (ssrc, at) => {
       const c = bySsrc.get(ssrc);
@@ -139,10 +147,13 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
     const bots0 = processCpuMs();
     const t0 = performance.now();
     const pending: Promise<void>[] = [];
+    let mid: { at: number; cpu: { node: number }[] } | undefined;
     for (let j = 0; j < clients; j++) {
       const due = t0 + (j * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
+      // From here on every room, link and pipe exists: what follows is the marginal join.
+      if (j === rooms * nodes.length) mid = { at: performance.now(), cpu: await Promise.all(nodes.map((n) => n.cpuMs())) };
       const room = j % rooms;
       const node = j % nodes.length;
       const c: Client = { roomsUp: j >= rooms * nodes.length, remote: node !== room % nodes.length, startedAt: performance.now() };
@@ -183,7 +194,10 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
       nodesJsPct: nodes.map((_, i) => share(cpu1[i]!.node - cpu0[i]!.node)),
       workersPct: nodes.map((_, i) => share(cpu1[i]!.worker - cpu0[i]!.worker)),
       // CPU time, not a share of the wall: it does not grow with the machine's other load.
-      nodesJsMsPerJoin: round(nodes.reduce((a, _, i) => a + cpu1[i]!.node - cpu0[i]!.node, 0) / clients, 2),
+      nodesJsMsPerJoin: round((nodes.reduce((a, _, i) => a + cpu1[i]!.node - cpu0[i]!.node, 0) - idleMsPerMs * stormMs) / clients, 2),
+      nodesJsMsPerJoinRoomsUp: mid ? round((nodes.reduce((a, _, i) => a + cpu1[i]!.node - mid!.cpu[i]!.node, 0) - idleMsPerMs * (performance.now() - mid.at)) / (clients - rooms * nodes.length), 2) : null,
+      nodesJsMsPerJoinRaw: round(nodes.reduce((a, _, i) => a + cpu1[i]!.node - cpu0[i]!.node, 0) / clients, 2),
+      nodesJsIdlePct: round(idleMsPerMs * 100, 1),
       workersMsPerJoin: round(nodes.reduce((a, _, i) => a + cpu1[i]!.worker - cpu0[i]!.worker, 0) / clients, 2),
     };
     const ok = (c: Client): boolean => c.error === undefined && c.firstMediaAt !== undefined && c.firstMediaAt - c.startedAt <= MEDIA_TIMEOUT_MS;
@@ -204,7 +218,7 @@ async function storm(ctx: ScenarioContext, rate: number, clients: number, rooms:
     };
     const { all: a, local: lo, remote: rm } = result;
     ctx.log(`join: ${clients} clients at ${result.achievedRate} joins/s achieved (target ${rate}): all p50 ${a.p50} p95 ${a.p95} p99 ${a.p99} ms; once every room is up p50 ${result.roomsUp.p50} p95 ${result.roomsUp.p95} ms; local p95 ${lo.p95} ms (${lo.n}); remote p50 ${rm.p50} p95 ${rm.p95} p99 ${rm.p99} ms (${rm.n}); failures ${result.failures}`);
-    ctx.log(`join: CPU over ${cpu.windowMs} ms (% of one core): bots ${cpu.botsPct}, node JS ${cpu.nodesJsPct.join('/')}, workers ${cpu.workersPct.join('/')}; per join: node JS ${cpu.nodesJsMsPerJoin} ms, workers ${cpu.workersMsPerJoin} ms (summed over the nodes)`);
+    ctx.log(`join: CPU over ${cpu.windowMs} ms (% of one core): bots ${cpu.botsPct}, node JS ${cpu.nodesJsPct.join('/')}, workers ${cpu.workersPct.join('/')}; per join: node JS ${cpu.nodesJsMsPerJoin} ms above idle, ${cpu.nodesJsMsPerJoinRoomsUp} ms once every room is up (${cpu.nodesJsMsPerJoinRaw} ms with it; idle ${cpu.nodesJsIdlePct} % of a core, three nodes), workers ${cpu.workersMsPerJoin} ms (summed over the nodes)`);
     return result;
   } finally {
     for (const c of all) c.sub?.close();
