@@ -112,9 +112,12 @@ export function validData(method: Method, rng: Rng, ctx: FuzzContext): JsonObjec
         dtlsParameters: { role: rng.pick(['client', 'server', 'auto']), fingerprints: [{ algorithm: 'sha-256', value: Array.from({ length: 32 }, (_, i) => ((i * 37 + 11) & 0xff).toString(16).padStart(2, '0').toUpperCase()).join(':') }] },
       };
     case 'createPlainTransport':
-      return { direction: rng.pick(['send', 'recv']) };
-    case 'connectPlainTransport':
-      return { transportId: idFrom(rng, ctx.plainTransports, ctx), ip: '127.0.0.1', port: ctx.sinkPort };
+      return rng.chance(0.2) ? { direction: rng.pick(['send', 'recv']), srtp: rng.pick(['AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80']) } : { direction: rng.pick(['send', 'recv']) };
+    case 'connectPlainTransport': {
+      const data: JsonObject = { transportId: idFrom(rng, ctx.plainTransports, ctx), ip: '127.0.0.1', port: ctx.sinkPort };
+      if (rng.chance(0.2)) data.srtpParameters = { cryptoSuite: rng.pick(['AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80']), keyBase64: Buffer.alloc(rng.pick([30, 44]), 1).toString('base64') };
+      return data;
+    }
     case 'restartIce':
       return { transportId: anyTransport() };
     case 'produce': {

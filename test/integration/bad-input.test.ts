@@ -95,6 +95,31 @@ describe('bad input on the signaling socket', () => {
     await assertBystandersUnharmed();
   });
 
+  it('takes SRTP on a receive plain transport only, and its connect only with well-formed keys', async () => {
+    const { client } = await joinRoom(node, 'srtp-room', 'Sam');
+    let r = await client.call('createPlainTransport', { direction: 'send', srtp: 'AEAD_AES_256_GCM' });
+    assert.equal(r.error?.code, 'bad_request');
+    assert.match(r.error!.message, /receive/);
+    r = await client.call('createPlainTransport', { direction: 'recv', srtp: 'AES_CM_128_NULL' });
+    assert.equal(r.error?.code, 'bad_request');
+    const t = await client.request('createPlainTransport', { direction: 'recv', srtp: 'AEAD_AES_256_GCM' });
+    assert.equal(t.srtpParameters?.cryptoSuite, 'AEAD_AES_256_GCM', 'the node says its own keys');
+    const at = { transportId: t.transportId, ip: '127.0.0.1', port: 9 };
+    r = await client.call('connectPlainTransport', at);
+    assert.equal(r.error?.code, 'bad_request', 'an SRTP transport needs the client keys');
+    r = await client.call('connectPlainTransport', { ...at, srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'c2hvcnQ=' } });
+    assert.equal(r.ok, false, 'a key of the wrong length is refused');
+    assert.notEqual(r.error?.code, 'internal');
+    r = await client.call('connectPlainTransport', { ...at, srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: Buffer.alloc(44, 7).toString('base64') } });
+    assert.equal(r.ok, true);
+    const other = (await joinRoom(node, 'srtp-room', 'Pat')).client; // one receive transport per peer
+    const plain = await other.request('createPlainTransport', { direction: 'recv' });
+    assert.equal(plain.srtpParameters, undefined);
+    other.close();
+    client.close();
+    await assertBystandersUnharmed();
+  });
+
   it('closes a socket that sends an oversized message, and nothing else', async () => {
     const client = await SignalClient.connect(node.wsUrl);
     client.sendRaw(JSON.stringify({ id: 1, method: 'chat', data: { text: 'x'.repeat(64 * 1024) } }));
