@@ -33,7 +33,7 @@ export interface NodeAddress {
 export type OnSignal = (signal: BenchSignal) => void;
 
 export async function joinAs(node: NodeAddress, room: string, name: string, onSignal?: OnSignal): Promise<{ signal: BenchSignal; peerId: string }> {
-  const signal = await BenchSignal.connect(node.wsUrl);
+  const signal = await BenchSignal.connect(node.wsUrl, { record: false });
   onSignal?.(signal);
   const caps = await signal.request('getRouterRtpCapabilities');
   const join = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
@@ -246,7 +246,7 @@ export class Subscriber {
 
   static async create(node: NodeAddress, room: string, name: string, sink: Sink, onConsumer?: (ssrc: number, sub: Subscriber) => void, onSignal?: OnSignal): Promise<Subscriber> {
     const t0 = performance.now();
-    const signal = await BenchSignal.connect(node.wsUrl);
+    const signal = await BenchSignal.connect(node.wsUrl, { record: false });
     onSignal?.(signal);
     const sub = new Subscriber(signal, t0);
     signal.onNotification((name, data) => {

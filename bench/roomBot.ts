@@ -3,6 +3,7 @@ import { AUDIO, AUDIO_STREAM, VIDEO_STREAM, type NodeAddress, type Sink } from '
 import { isKeyframeRequest, RtpPacketizer, senderReport, vp8Payload, writeStamp } from './rtp.js';
 import { BenchSignal } from './signal.js';
 import { SIMULCAST_ENCODINGS } from '../client/sdk/simulcast.js';
+import type { Method } from '../core/protocol.js';
 
 /**
  * A camera's three simulcast layers as the web app sends them at 30 fps (720p top layer; the
@@ -129,7 +130,7 @@ export class RoomBot {
   static async join(node: NodeAddress, room: string, name: string, sink: Sink, o: RoomBotOptions): Promise<RoomBot> {
     let early: RoomBot | undefined;
     const pending: [string, any][] = [];
-    const signal = await BenchSignal.connect(node.wsUrl);
+    const signal = await BenchSignal.connect(node.wsUrl, { record: false });
     signal.onNotification((n, d) => (early ? early.#onNotification(n, d) : pending.push([n, d])));
     const caps = withoutBwe(await signal.request('getRouterRtpCapabilities'));
     const { peerId } = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
@@ -180,7 +181,7 @@ export class RoomBot {
     else if (this.#page) void this.#show(c);
   }
 
-  #request(method: string, data: unknown): Promise<boolean> {
+  #request(method: Method, data: object): Promise<boolean> {
     return this.signal.request(method, data).then(
       () => true,
       (err: Error) => {
