@@ -9,12 +9,13 @@ export const VIDEO_STREAM = 2;
 export const AUDIO = { pt: 100, pps: 50, bytes: 120 };
 export const VIDEO = { pt: 101, fps: 30, packetsPerFrame: 3, bytes: 1100, keyframeEvery: 60 };
 
-const audioParams = (ssrc: number): unknown => ({
+/** Opus as a bot produces it (`cname` tells the bench's kinds of bot apart in dumps). */
+export const audioParams = (ssrc: number, cname = 'bench'): unknown => ({
   mid: '0',
   codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO.pt, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
   headerExtensions: [],
   encodings: [{ ssrc }],
-  rtcp: { cname: 'bench', reducedSize: true },
+  rtcp: { cname, reducedSize: true },
 });
 const videoParams = (ssrc: number): unknown => ({
   mid: '1',

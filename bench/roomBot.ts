@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { AUDIO, AUDIO_STREAM, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
+import { AUDIO, AUDIO_STREAM, audioParams, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
 import { isKeyframeRequest, RtpPacketizer, senderReport, vp8Payload, writeStamp } from './rtp.js';
 import { BenchSignal } from './signal.js';
 import { SIMULCAST_ENCODINGS } from '../client/sdk/simulcast.js';
@@ -32,13 +32,6 @@ const simulcastParams = (ssrcs: readonly number[]): unknown => ({
   headerExtensions: [],
   // L1T3, as mediasoup-client declares for a browser's VP8 simulcast: SFUs may thin frame rates.
   encodings: ssrcs.map((ssrc, i) => ({ ssrc, scaleResolutionDownBy: LAYERS[i]!.scaleResolutionDownBy, scalabilityMode: 'L1T3' })),
-  rtcp: { cname: 'bench-room', reducedSize: true },
-});
-const audioParams = (ssrc: number): unknown => ({
-  mid: '0',
-  codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO.pt, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
   rtcp: { cname: 'bench-room', reducedSize: true },
 });
 
@@ -149,7 +142,7 @@ export class RoomBot {
     const base = (Math.random() * 0x7ffffff0) >>> 0;
     this.#audio = new RtpPacketizer({ ssrc: base, payloadType: AUDIO.pt });
     this.#layers = LAYERS.map((_, i) => new RtpPacketizer({ ssrc: base + 1 + i, payloadType: 101 }));
-    if (this.#o.audio !== false) await signal.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioParams(base) });
+    if (this.#o.audio !== false) await signal.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioParams(base, 'bench-room') });
     const video = await signal.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastParams(this.#layers.map((l) => l.ssrc)), videoHeight: VIDEO_HEIGHT });
     this.videoProducerId = video.producerId;
     const sock = (this.#sock = dgram.createSocket('udp4'));
