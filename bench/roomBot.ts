@@ -1,18 +1,25 @@
 import dgram from 'node:dgram';
-import { AUDIO, AUDIO_STREAM, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
+import { AUDIO, AUDIO_STREAM, audioParams, VIDEO_STREAM, type NodeAddress, type Sink } from './bots.js';
 import { isKeyframeRequest, RtpPacketizer, senderReport, vp8Payload, writeStamp } from './rtp.js';
 import { BenchSignal } from './signal.js';
+import { SIMULCAST_ENCODINGS } from '../client/sdk/simulcast.js';
+import type { Method } from '../core/protocol.js';
 
 /**
- * A camera's three simulcast layers as a browser sends them at 30 fps (720p top layer):
- * nominal bit rates, resolution divisors, and the packets each frame takes (≤ 1,100 B each).
+ * A camera's three simulcast layers as the web app sends them at 30 fps (720p top layer; the
+ * SDK's encodings, at their maximum bit rates): nominal bit rates, resolution divisors, and the
+ * packets each frame takes (≤ 1,100 B each).
  */
-export const LAYERS = [150, 500, 1500].map((kbps, i) => {
+export const LAYERS = SIMULCAST_ENCODINGS.map((e) => {
+  const kbps = e.maxBitrate / 1000;
   const frameBytes = (kbps * 1000) / 8 / 30;
   const packets = Math.ceil(frameBytes / 1100);
-  return { kbps, scaleResolutionDownBy: 2 ** (2 - i), packets, bytes: Math.round(frameBytes / packets) };
+  return { kbps, scaleResolutionDownBy: e.scaleResolutionDownBy, packets, bytes: Math.round(frameBytes / packets) };
 });
 export const NOMINAL_FPS = 30;
+/** TIDs of the L1T3 pattern, and each frame's bytes against the layer's mean frame. */
+const L1T3_PATTERN = [0, 2, 1, 2];
+const TID_SHARE = [1.6, 0.8, 0.8];
 export const VIDEO_HEIGHT = 720;
 /** Periodic key frames, in wall-clock seconds (whatever the time scale). */
 const KEYFRAME_EVERY_SEC = 2;
@@ -23,14 +30,8 @@ const simulcastParams = (ssrcs: readonly number[]): unknown => ({
   mid: '1',
   codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] }],
   headerExtensions: [],
-  encodings: ssrcs.map((ssrc, i) => ({ ssrc, scaleResolutionDownBy: LAYERS[i]!.scaleResolutionDownBy })),
-  rtcp: { cname: 'bench-room', reducedSize: true },
-});
-const audioParams = (ssrc: number): unknown => ({
-  mid: '0',
-  codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO.pt, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
+  // L1T3, as mediasoup-client declares for a browser's VP8 simulcast: SFUs may thin frame rates.
+  encodings: ssrcs.map((ssrc, i) => ({ ssrc, scaleResolutionDownBy: LAYERS[i]!.scaleResolutionDownBy, scalabilityMode: 'L1T3' })),
   rtcp: { cname: 'bench-room', reducedSize: true },
 });
 
@@ -99,6 +100,9 @@ export class RoomBot {
   #closed = false;
   #keyframe = [true, true, true];
   #frame = 0;
+  /** Per layer: position in the L1T3 pattern (a key frame starts it over) and TL0PICIDX. */
+  readonly #tpos = [0, 0, 0];
+  readonly #tl0 = [0, 0, 0];
   #index = 0;
   /** The pending tick of audio, video and Sender Reports. */
   readonly #timers: (NodeJS.Timeout | undefined)[] = [];
@@ -119,7 +123,7 @@ export class RoomBot {
   static async join(node: NodeAddress, room: string, name: string, sink: Sink, o: RoomBotOptions): Promise<RoomBot> {
     let early: RoomBot | undefined;
     const pending: [string, any][] = [];
-    const signal = await BenchSignal.connect(node.wsUrl);
+    const signal = await BenchSignal.connect(node.wsUrl, { record: false });
     signal.onNotification((n, d) => (early ? early.#onNotification(n, d) : pending.push([n, d])));
     const caps = withoutBwe(await signal.request('getRouterRtpCapabilities'));
     const { peerId } = await signal.request('join', { room, displayName: name, rtpCapabilities: caps });
@@ -138,7 +142,7 @@ export class RoomBot {
     const base = (Math.random() * 0x7ffffff0) >>> 0;
     this.#audio = new RtpPacketizer({ ssrc: base, payloadType: AUDIO.pt });
     this.#layers = LAYERS.map((_, i) => new RtpPacketizer({ ssrc: base + 1 + i, payloadType: 101 }));
-    if (this.#o.audio !== false) await signal.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioParams(base) });
+    if (this.#o.audio !== false) await signal.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioParams(base, 'bench-room') });
     const video = await signal.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastParams(this.#layers.map((l) => l.ssrc)), videoHeight: VIDEO_HEIGHT });
     this.videoProducerId = video.producerId;
     const sock = (this.#sock = dgram.createSocket('udp4'));
@@ -170,7 +174,7 @@ export class RoomBot {
     else if (this.#page) void this.#show(c);
   }
 
-  #request(method: string, data: unknown): Promise<boolean> {
+  #request(method: Method, data: object): Promise<boolean> {
     return this.signal.request(method, data).then(
       () => true,
       (err: Error) => {
@@ -272,10 +276,16 @@ export class RoomBot {
       const keyframe = periodic || this.#keyframe[l]!;
       this.#keyframe[l] = false;
       const rtp = this.#layers[l]!;
-      for (let i = 0; i < layer.packets; i++) {
-        const payload = vp8Payload({ pictureId: this.#frame, keyframe, first: i === 0, size: layer.bytes });
+      if (keyframe) this.#tpos[l] = 0;
+      const tid = L1T3_PATTERN[this.#tpos[l]!++ % 4]!;
+      if (tid === 0) this.#tl0[l] = (this.#tl0[l]! + 1) & 0xff;
+      // WebRTC's VP8 L1T3 rate split: 40 % / 20 % / 40 % of the bits in 1 / 1 / 2 of 4 frames.
+      const frameBytes = layer.bytes * layer.packets * TID_SHARE[tid]!;
+      const packets = Math.max(1, Math.ceil(frameBytes / 1100));
+      for (let i = 0; i < packets; i++) {
+        const payload = vp8Payload({ pictureId: this.#frame, keyframe, first: i === 0, size: Math.round(frameBytes / packets), temporal: { tl0PicIdx: this.#tl0[l]!, tid } });
         writeStamp(payload, VIDEO_STREAM, this.#index++, process.hrtime.bigint());
-        const pkt = rtp.packet(payload, i === layer.packets - 1);
+        const pkt = rtp.packet(payload, i === packets - 1);
         this.#send(pkt);
         this.sentBytes[l]! += pkt.length;
         this.#sentPackets[l]!++;

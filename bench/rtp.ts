@@ -72,12 +72,14 @@ export function rtpPayloadOffset(buf: Buffer): number {
 
 /**
  * A VP8 payload: descriptor with X, S (start of partition 0) on a frame's first packet, a
- * 15-bit picture id, then on the first packet the 3-byte frame tag (P=0 on a keyframe, plus
- * the start code and 320x240 size a keyframe carries), filler up to `size` bytes.
+ * 15-bit picture id, with `temporal` its TL0PICIDX and TID (Y set: every frame of the L1T3
+ * pattern an SFU may switch up at), then on the first packet the 3-byte frame tag (P=0 on a
+ * keyframe, plus the start code and 320x240 size a keyframe carries), filler up to `size` bytes.
  */
-export function vp8Payload(opts: { pictureId: number; keyframe: boolean; first: boolean; size: number }): Buffer {
+export function vp8Payload(opts: { pictureId: number; keyframe: boolean; first: boolean; size: number; temporal?: { tl0PicIdx: number; tid: number } }): Buffer {
   const pid = opts.pictureId & 0x7fff;
-  const desc = [opts.first ? 0x90 : 0x80, 0x80, 0x80 | (pid >> 8), pid & 0xff];
+  const t = opts.temporal;
+  const desc = [opts.first ? 0x90 : 0x80, t ? 0xe0 : 0x80, 0x80 | (pid >> 8), pid & 0xff, ...(t ? [t.tl0PicIdx & 0xff, ((t.tid & 3) << 6) | 0x20] : [])];
   const head = !opts.first ? [] : opts.keyframe ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00] : [0x11, 0x02, 0x00];
   const fixed = Buffer.from([...desc, ...head]);
   const out = Buffer.alloc(Math.max(opts.size, fixed.length + STAMP_BYTES), 0xab);

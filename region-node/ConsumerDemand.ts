@@ -2,7 +2,7 @@ import { parseScalabilityMode, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { demandMask, isDemand, spatialLayerFor, type Wants } from './demandPolicy.js';
+import { CROWDED_VIEW, demandMask, isDemand, spatialLayerFor, temporalLayerFor, type Wants } from './demandPolicy.js';
 
 /** One consumer on this node and what its client wants of it. */
 export interface Watch {
@@ -15,11 +15,30 @@ export interface Watch {
   readonly source: string;
   /** Spatial layers of the stream (1 unless simulcast/SVC), and their heights, lowest first. */
   readonly layers: number;
+  /** Temporal layers of each spatial layer (1 when the publisher declared none). */
+  readonly temporalLayers: number;
+  /** A temporal layer the client asked for itself (setConsumerPreferredLayers). */
+  askedTemporal?: number;
+  /** The preferred layers last set in mediasoup, as "spatial/temporal". */
+  sentLayers: string;
   readonly heights: readonly number[];
   readonly wants: Wants;
   /** The pause state last asked of mediasoup (its own flag updates only after the request). */
   applied: 'paused' | 'resumed';
+  revive?: NodeJS.Timeout;
+  /** When this node last paused and resumed it to revive it (its own pause reports no layer). */
+  revivedAt?: number;
 }
+
+/**
+ * When a simulcast consumer is left without a layer while it should flow and its producer still
+ * has a live stream, it is paused and resumed after these delays. Measured (bench, two nodes, 12
+ * runs): a far consumer on layer 2 asked for layer 0, whose layers above then stopped crossing,
+ * sat on no layer for good in 3 runs (producer scores [10, 0, 0]); neither a key-frame request
+ * nor setting the same preferred layers again revived it; a resume (mediasoup re-chooses its
+ * layer and asks for a key frame) did, in every run.
+ */
+const REVIVE_AFTER_MS = [500, 1_500, 4_000];
 
 export type ConsumerDemandEvents = {
   /** What this node's consumers of `producerId` need may have changed (see `mask`). */
@@ -37,6 +56,8 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   readonly #byConsumer = new Map<string, Watch>();
   readonly #byProducer = new Map<string, Set<Watch>>();
   readonly #log: Logger;
+  /** Peers whose view is crowded (demandPolicy.temporalLayerFor). */
+  readonly #crowded = new Map<string, boolean>();
 
   constructor(log: Logger) {
     super(log);
@@ -44,8 +65,9 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   }
 
   /** A new consumer (made paused, as every consumer is until its client resumes it). */
-  track(w: Omit<Watch, 'layers' | 'applied' | 'wants'> & { forwarded: boolean }): Watch {
+  track(w: Omit<Watch, 'layers' | 'temporalLayers' | 'sentLayers' | 'applied' | 'wants'> & { forwarded: boolean }): Watch {
     const layers = spatialLayersOf(w.consumer);
+    const temporalLayers = temporalLayersOf(w.consumer);
     const watch: Watch = {
       consumer: w.consumer,
       producerId: w.producerId,
@@ -54,6 +76,9 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       source: w.source,
       heights: w.heights,
       layers,
+      temporalLayers,
+      // mediasoup starts a consumer on the highest layers.
+      sentLayers: `${layers - 1}/${temporalLayers - 1}`,
       wants: { clientPaused: true, forwarded: w.forwarded, spatialLayer: null },
       applied: w.consumer.paused ? 'paused' : 'resumed',
     };
@@ -61,11 +86,14 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     let set = this.#byProducer.get(w.producerId);
     if (!set) this.#byProducer.set(w.producerId, (set = new Set()));
     set.add(watch);
+    if (layers > 1) w.consumer.on('layerschange', (l) => !l && performance.now() - (watch.revivedAt ?? -Infinity) > 1_000 && this.#revive(watch, 0));
     w.consumer.observer.once('close', () => {
+      if (watch.revive) clearTimeout(watch.revive);
       this.#byConsumer.delete(w.consumer.id);
       set.delete(watch);
       if (set.size === 0 && this.#byProducer.get(w.producerId) === set) this.#byProducer.delete(w.producerId);
       this.safeEmit('changed', w.producerId);
+      if (watch.applied === 'resumed') this.#checkCrowded(watch.watcher);
     });
     this.safeEmit('changed', w.producerId);
     return watch;
@@ -102,9 +130,36 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   async setLayer(w: Watch, spatialLayer: number, temporalLayer?: number): Promise<void> {
     if (spatialLayer >= w.layers) throw new BadRequestError(`spatialLayer: the stream has ${w.layers} spatial layer${w.layers === 1 ? '' : 's'} (0-${w.layers - 1})`);
     w.wants.spatialLayer = spatialLayer;
+    if (temporalLayer !== undefined) w.askedTemporal = Math.min(temporalLayer, w.temporalLayers - 1);
     this.safeEmit('changed', w.producerId);
-    if (w.consumer.type === 'simple' || w.consumer.type === 'pipe') return;
-    await w.consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer !== undefined ? { temporalLayer } : {}) });
+    await this.#applyLayers(w);
+  }
+
+  /** Sets the consumer's preferred layers from what is wanted and how crowded its peer's view is. */
+  async #applyLayers(w: Watch, force = false): Promise<void> {
+    if (w.consumer.type !== 'simulcast' && w.consumer.type !== 'svc') return;
+    const spatialLayer = Math.min(w.wants.spatialLayer ?? w.layers - 1, w.layers - 1);
+    const temporalLayer = w.askedTemporal ?? temporalLayerFor(this.#flowing(w.watcher), spatialLayer, w.temporalLayers) ?? w.temporalLayers - 1;
+    const key = `${spatialLayer}/${temporalLayer}`;
+    if ((key === w.sentLayers && !force) || w.consumer.closed) return;
+    w.sentLayers = key;
+    await w.consumer.setPreferredLayers({ spatialLayer, temporalLayer });
+  }
+
+  /** Videos flowing to `watcher` now (resumed on the server). */
+  #flowing(watcher: string): number {
+    let n = 0;
+    for (const w of this.#byConsumer.values()) if (w.watcher === watcher && w.applied === 'resumed' && w.consumer.kind === 'video') n++;
+    return n;
+  }
+
+  /** A video started or stopped flowing to `watcher`: if its view became crowded or uncrowded, every video's layers follow. */
+  #checkCrowded(watcher: string): void {
+    const crowded = this.#flowing(watcher) > CROWDED_VIEW;
+    if ((this.#crowded.get(watcher) ?? false) === crowded) return;
+    if (crowded) this.#crowded.set(watcher, true);
+    else this.#crowded.delete(watcher);
+    for (const w of this.watchesOf(watcher)) this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: w.consumer.id }, 'cannot set layers'));
   }
 
   /** Adaptive stream: the tile's size in device pixels picks the layer. */
@@ -113,6 +168,23 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     const layer = spatialLayerFor(w.heights, width, height);
     if (w.wants.spatialLayer === layer) return;
     await this.setLayer(w, Math.min(layer, w.layers - 1));
+  }
+
+  #revive(w: Watch, attempt: number): void {
+    if (w.revive || attempt >= REVIVE_AFTER_MS.length) return;
+    w.revive = setTimeout(() => {
+      w.revive = undefined;
+      const c = w.consumer;
+      if (c.closed || c.paused || c.producerPaused || c.currentLayers || !c.score.producerScores.some((s) => s > 0)) return;
+      w.revivedAt = performance.now();
+      c.pause()
+        .then(() => (w.applied === 'resumed' ? c.resume() : undefined))
+        .then(
+          () => this.#revive(w, attempt + 1),
+          () => undefined,
+        );
+    }, REVIVE_AFTER_MS[attempt]);
+    w.revive.unref();
   }
 
   /**
@@ -124,10 +196,18 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     if (w.applied === want || w.consumer.closed) return;
     w.applied = want;
     this.safeEmit('changed', w.producerId);
+    if (w.consumer.kind === 'video') this.#checkCrowded(w.watcher);
     if (want === 'paused') return w.consumer.pause();
+    await this.#applyLayers(w).catch(() => undefined);
     await w.consumer.resume();
     if (w.consumer.kind === 'video') await w.consumer.requestKeyFrame().catch(() => undefined);
   }
+}
+
+/** Temporal layers a consumer can choose among ("L3T3": three). */
+export function temporalLayersOf(consumer: types.Consumer): number {
+  const mode = consumer.rtpParameters.encodings?.[0]?.scalabilityMode;
+  return mode ? Math.max(1, parseScalabilityMode(mode).temporalLayers) : 1;
 }
 
 /** Spatial layers a consumer can choose among: from its scalability mode ("L3T3" for three simulcast streams). */

@@ -86,7 +86,7 @@ export class RoomDemand {
   }
 
   /** A new consumer: tracked, and paused by last-N unless its peer is forwarded. */
-  track(w: Omit<Watch, 'layers' | 'applied' | 'wants'>): Watch {
+  track(w: Omit<Watch, 'layers' | 'temporalLayers' | 'sentLayers' | 'applied' | 'wants'>): Watch {
     return this.consumers.track({ ...w, forwarded: this.#forwarded(w.watcher, w.publisher, w.consumer.kind, w.source) });
   }
 

@@ -59,6 +59,22 @@ export function demandMask(wants: Iterable<Wants>, layers: number): number {
   return mask;
 }
 
+/** Above this many videos flowing to one peer, its smallest ones come at half the frame rate. */
+export const CROWDED_VIEW = 9;
+
+/**
+ * The temporal layer for one of a peer's videos (undefined: all of them, the full frame rate).
+ * In a crowded view (a grid of more than CROWDED_VIEW videos) a tile on the smallest spatial
+ * layer gets the lower temporal layers only: 15 of 30 fps with three temporal layers, about 60 %
+ * of that layer's bitrate (WebRTC's VP8 L1T3 split is 40/20/40 %). Twenty-five such tiles then
+ * fit a 2.5 Mbit/s downlink; a thumbnail's motion at 15 fps is hard to tell from 30. (Our own
+ * rule: LiveKit's adaptive stream picks only the resolution.)
+ */
+export function temporalLayerFor(flowing: number, spatialLayer: number, temporalLayers: number): number | undefined {
+  if (flowing <= CROWDED_VIEW || spatialLayer > 0 || temporalLayers < 2) return undefined;
+  return temporalLayers - 2;
+}
+
 /** The highest layer in a mask; -1 for none. */
 export function highestLayer(mask: number): number {
   return mask === 0 ? -1 : 31 - Math.clz32(mask);

@@ -86,4 +86,5 @@ export const ICONS = {
   settings: 'M4 6h9M17 6h3M15 4v4M4 12h3M11 12h9M9 10v4M4 18h11M19 18h1M17 16v4',
   prev: 'M15 5l-7 7 7 7',
   next: 'M9 5l7 7-7 7',
+  pin: 'M9 4h6l-1 6 3 3H7l3-3zM12 13v7',
 } as const;

@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup-client';
 import { Dynacast, type DynacastState } from './Dynacast.js';
 import { ScreenShare } from './screenShare.js';
+import { SIMULCAST_ENCODINGS } from './simulcast.js';
 import type { Signaling } from './Signaling.js';
 import { captureHeight, getLocalMedia, openDevice } from './support.js';
 import type { JoinOptions, Kind, LocalMedia } from './types.js';
@@ -9,11 +10,7 @@ import type { JoinOptions, Kind, LocalMedia } from './types.js';
 // each is enabled, the current session's producers, and dynacast on the camera's sender. Owned by
 // OctomeshClient, which binds it to each session's socket and ends it with the session.
 
-const SIMULCAST: types.RtpEncodingParameters[] = [
-  { maxBitrate: 100_000, scaleResolutionDownBy: 4 },
-  { maxBitrate: 300_000, scaleResolutionDownBy: 2 },
-  { maxBitrate: 900_000 },
-];
+const SIMULCAST: types.RtpEncodingParameters[] = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
 
 interface Bound {
   readonly sig: Signaling;

@@ -158,17 +158,17 @@ export class OctomeshClient extends Emitter<ClientEvents> {
    * (before that event returns, the consumer is not resumed, so a tile off screen never starts).
    */
   attachVideo(consumerId: string, element: HTMLElement): void {
-    this.#tracks.attachVideo(consumerId, element);
+    this.#tracks.adaptive.attach(consumerId, element);
   }
 
   /** Nobody draws this video any more: paused on the server until attached again. */
   detachVideo(consumerId: string): void {
-    this.#tracks.detachVideo(consumerId);
+    this.#tracks.adaptive.detach(consumerId);
   }
 
   /** What adaptive stream told the server about a consumer and what its tile wants (for tests and debugging). */
   viewState(consumerId: string): ViewState | null {
-    return this.#tracks.viewState(consumerId);
+    return this.#tracks.adaptive.state(consumerId);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup-client';
 import type { Notifications } from '../../core/protocol.js';
-import { AdaptiveStream, type ViewState } from './AdaptiveStream.js';
+import { AdaptiveStream } from './AdaptiveStream.js';
 import type { Notification, Signaling } from './Signaling.js';
 import type { JitterPolicy } from './jitterPolicy.js';
 import { RelayJitter } from './RelayJitter.js';
@@ -20,7 +20,8 @@ type Emit = <K extends keyof TrackEvents>(event: K, ...args: TrackEvents[K]) => 
 export class RemoteTracks {
   readonly #consumers = new Map<string, { media: RemoteMedia; consumer: types.Consumer }>();
   readonly #emit: Emit;
-  readonly #adaptive = new AdaptiveStream();
+  /** Adaptive stream of these consumers (the client hands the app's attach/detach straight to it). */
+  readonly adaptive = new AdaptiveStream();
   /** Lets relayed media wait for repairs across the relay while losses are seen. */
   readonly #jitter = new RelayJitter((consumerId, targetMs) => {
     const entry = this.#consumers.get(consumerId);
@@ -39,23 +40,12 @@ export class RemoteTracks {
 
   /** Requests about consumers (resume, pause, view) go through this session's socket from now on. */
   bind(sig: Signaling): void {
-    this.#adaptive.setSender((consumerId, step) =>
+    this.adaptive.setSender((consumerId, step) =>
       step.method === 'setConsumerView'
         ? sig.request('setConsumerView', { consumerId, width: step.view.width, height: step.view.height })
         : sig.request(step.method, { consumerId }));
   }
 
-  attachVideo(consumerId: string, element: HTMLElement): void {
-    this.#adaptive.attach(consumerId, element);
-  }
-
-  detachVideo(consumerId: string): void {
-    this.#adaptive.detach(consumerId);
-  }
-
-  viewState(consumerId: string): ViewState | null {
-    return this.#adaptive.state(consumerId);
-  }
 
   /**
    * `live` says whether the session is still current after each await; `jitter` is null when the
@@ -105,13 +95,13 @@ export class RemoteTracks {
     };
     this.#consumers.set(d.consumerId, { media, consumer });
     if (d.relayRttMs !== undefined && jitter) this.#jitter.add(consumer, d.relayRttMs, jitter);
-    this.#adaptive.add(d.consumerId, d.kind);
+    this.adaptive.add(d.consumerId, d.kind);
     // The app attaches the video element (attachVideo) while it hears of the consumer.
     this.#emit('consumer', media);
     // Server-side consumers start paused so no keyframe is lost before the track is attached.
     // Audio and video no element was attached for are resumed now; an attached tile resumes once
     // it is seen on screen, at its size.
-    this.#adaptive.start(d.consumerId);
+    this.adaptive.start(d.consumerId);
   }
 
   close(consumerId: string): void {
@@ -119,7 +109,7 @@ export class RemoteTracks {
     if (!entry) return;
     this.#consumers.delete(consumerId);
     this.#jitter.remove(consumerId);
-    this.#adaptive.remove(consumerId);
+    this.adaptive.remove(consumerId);
     entry.consumer.close();
     this.#emit('consumerClosed', entry.media);
   }
@@ -132,7 +122,7 @@ export class RemoteTracks {
   clear(): void {
     const gone = this.list;
     this.#jitter.clear();
-    this.#adaptive.clear();
+    this.adaptive.clear();
     this.#consumers.clear();
     for (const media of gone) this.#emit('consumerClosed', media);
   }

@@ -148,6 +148,17 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
     await waitInPage(bob, 'Alice back', (h) => h.tiles().some((t) => t.name === 'Alice' && !t.muted && t.hasVideo));
   });
 
+  it('pins a person: their tile goes large in the speaker view whoever speaks, and unpinning lets go', async () => {
+    const bobTile = (await tiles(alice)).find((t) => t.name === 'Bob' && t.source === 'camera')!;
+    await alice.click(`.tile[data-peer-id="${bobTile.peerId}"][data-source="camera"] .pin-btn`, { force: true });
+    await waitInPage(alice, 'speaker view with Bob large', (h, id) => h.layout().mode === 'speaker' && h.layout().main === id, bobTile.id, 10_000);
+    assert.equal(await alice.getAttribute(`.tile[data-peer-id="${bobTile.peerId}"] .pin-btn`, 'aria-pressed'), 'true');
+    await alice.click(`.tile[data-peer-id="${bobTile.peerId}"][data-source="camera"] .pin-btn`, { force: true });
+    assert.equal(await alice.getAttribute(`.tile[data-peer-id="${bobTile.peerId}"] .pin-btn`, 'aria-pressed'), 'false');
+    await alice.locator('body').press('l');
+    await waitInPage(alice, 'back to the grid', (h) => h.layout().mode === 'grid', undefined, 10_000);
+  });
+
   it('the devices panel moves the camera to the chosen device in the call (replaceTrack), and the others keep decoding it', async () => {
     const before = await hook(alice, (h) => (h.client as unknown as { localMedia: { video: { id: string } } }).localMedia.video.id);
     await alice.click('#settings-btn');

@@ -14,9 +14,9 @@ import { audioRtpParameters, videoRtpParameters, type SignalClient } from '../he
 function simulcastRtpParameters(ssrc: number): unknown {
   const p = videoRtpParameters(ssrc) as { encodings: unknown[] };
   p.encodings = [
-    { ssrc, scaleResolutionDownBy: 4, maxBitrate: 100_000 },
-    { ssrc: ssrc + 1, scaleResolutionDownBy: 2, maxBitrate: 300_000 },
-    { ssrc: ssrc + 2, maxBitrate: 900_000 },
+    { ssrc, scaleResolutionDownBy: 4, maxBitrate: 100_000, scalabilityMode: 'L1T3' },
+    { ssrc: ssrc + 1, scaleResolutionDownBy: 2, maxBitrate: 300_000, scalabilityMode: 'L1T3' },
+    { ssrc: ssrc + 2, maxBitrate: 900_000, scalabilityMode: 'L1T3' },
   ];
   return p;
 }
@@ -266,5 +266,43 @@ describe('the active speaker reaches late joiners on every node', () => {
     const lateB2 = await joinRoom(b, ROOM, 'LateB2');
     clients.push(lateB2.client);
     assert.equal(lateB2.join.activeSpeaker, speaker.join.peerId, 'B knows the speaker for its own late joiners');
+  });
+});
+
+describe('a crowded view gets its small videos at half the frame rate', () => {
+  let node: RegionNode;
+  const ROOM = 'crowded';
+  const pubs: Member[] = [];
+  let watcher: Member;
+
+  before(async () => {
+    node = await startTestNode();
+    for (let i = 0; i < 11; i++) pubs.push(await member(node, ROOM, `P${i}`, ['simulcast'], 20_000 + i * 100, false));
+    watcher = await member(node, ROOM, 'Watcher', [], 0);
+    await eventually(() => watcher.client.notifications.filter((n) => n.notification === 'newConsumer').length === 11, 'the watcher has 11 video consumers');
+  });
+  after(() => {
+    for (const m of [...pubs, watcher]) m?.client.close();
+    node?.close();
+  });
+
+  const temporal = () => serverConsumers(node, ROOM, watcher.peerId).map((c) => c.preferredLayers?.temporalLayer);
+  const ids = () => watcher.client.notifications.filter((n) => n.notification === 'newConsumer').map((n) => n.data.consumerId as string);
+
+  it('drops small tiles to the lower temporal layers above 9 flowing videos, and back when fewer flow', async () => {
+    for (const consumerId of ids()) await watcher.client.request('setConsumerView', { consumerId, width: 256, height: 144 });
+    for (const consumerId of ids()) await watcher.client.request('resumeConsumer', { consumerId });
+    await eventually(() => temporal().every((t) => t === 1), '11 small tiles: temporal layer 1 (of L1T3) each');
+    for (const consumerId of ids().slice(0, 2)) await watcher.client.request('pauseConsumer', { consumerId });
+    await eventually(() => temporal().filter((t) => t === 2).length >= 9, '9 flowing: every frame again');
+    // A big tile keeps every frame even in a crowded view.
+    for (const consumerId of ids().slice(0, 2)) await watcher.client.request('resumeConsumer', { consumerId });
+    const big = ids()[5]!;
+    await watcher.client.request('setConsumerView', { consumerId: big, width: 1280, height: 720 });
+    await eventually(() => {
+      const c = serverConsumers(node, ROOM, watcher.peerId).find((x) => x.id === big);
+      return c?.preferredLayers?.spatialLayer === 2 && c.preferredLayers.temporalLayer === 2;
+    }, 'the big tile: top layer, every frame');
+    assert.equal(temporal().filter((t) => t === 1).length, 10, 'the 10 small ones stay at half the frame rate');
   });
 });

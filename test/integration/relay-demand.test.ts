@@ -126,6 +126,11 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 1 });
     await eventually(() => ab().remoteDemand(producerId) === 0b111, 'B asks for 0b111 (watchers on layers 2 and 1)');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 2, 'the far watcher reaches layer 2', 15_000);
+    // And layer 1 flows too (its tap consumer on A starts at a key frame): under load the window
+    // opened before it did once, and measured two layers as "all three".
+    const secondConsumer = (): types.Consumer | undefined => [...b.rooms().get(ROOM as never)!.peers.values()].flatMap((p) => [...p.consumers.values()]).find((c) => c.id === secondId);
+    await eventually(() => secondConsumer()?.currentLayers?.spatialLayer === 1, 'the second watcher reaches layer 1', 15_000);
+    await sleep(500);
     const full = await measure();
     rows.fullCrossingKbps = full.crossing;
     rows.fullSentKbps = full.sent;

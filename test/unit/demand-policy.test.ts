@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { demandMask, forwardedPeers, highestLayer, layerHeights, spatialLayerFor, type Wants } from '../../region-node/demandPolicy.js';
+import { CROWDED_VIEW, demandMask, forwardedPeers, highestLayer, layerHeights, spatialLayerFor, temporalLayerFor, type Wants } from '../../region-node/demandPolicy.js';
 import { LastN } from '../../region-node/LastN.js';
 
 const w = (clientPaused: boolean, forwarded: boolean, spatialLayer: number | null): Wants => ({ clientPaused, forwarded, spatialLayer });
@@ -48,6 +48,17 @@ describe('demandPolicy', () => {
     ];
     for (const [wants, layers, want] of table) assert.equal(demandMask(wants, layers), want, JSON.stringify(wants));
     assert.deepEqual([0, 1, 0b101, 0b100].map(highestLayer), [-1, 0, 2, 2]);
+  });
+
+  it('a crowded view gets its smallest videos at half the frame rate', () => {
+    const table: [number, number, number, number | undefined][] = [
+      [CROWDED_VIEW, 0, 3, undefined], // not crowded yet: every frame
+      [CROWDED_VIEW + 1, 0, 3, 1], // crowded, smallest layer: TL0+TL1 (15 of 30 fps)
+      [25, 1, 3, undefined], // a bigger tile keeps every frame
+      [25, 0, 1, undefined], // no temporal layers to drop
+      [25, 0, 2, 0],
+    ];
+    for (const [flowing, spatial, temporal, want] of table) assert.equal(temporalLayerFor(flowing, spatial, temporal), want, `${flowing} videos, layer ${spatial}, ${temporal} temporal layers`);
   });
 
   it('last-N: everyone up to N, then the N most recent speakers plus pins and page', () => {

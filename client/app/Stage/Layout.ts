@@ -128,7 +128,9 @@ export function tileOrder(tiles: readonly TileRank[]): string[] {
  * The tile the speaker view shows large: the newest screen share, else the active speaker if
  * it is someone else, else whoever spoke last, else the first remote tile, else our own.
  */
-export function mainTile(tiles: readonly TileRank[], activeSpeakerTile: string | null): string | null {
+export function mainTile(tiles: readonly TileRank[], activeSpeakerTile: string | null, pinned: string | null = null): string | null {
+  // A tile the person pinned stays large whatever else happens.
+  if (pinned !== null && tiles.some((t) => t.id === pinned)) return pinned;
   const screens = tiles.filter((t) => t.screen).sort((a, b) => b.joinedAt - a.joinedAt);
   if (screens[0]) return screens[0].id;
   const active = tiles.find((t) => t.id === activeSpeakerTile && !t.local);

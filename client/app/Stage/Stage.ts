@@ -29,6 +29,8 @@ export class Stage {
   #mode: LayoutMode = 'grid';
   #page = 0;
   #activeSpeakerTile: string | null = null;
+  /** The tile the person pinned: large in the speaker view, and its video always forwarded (last-N). */
+  #pinned: string | null = null;
   #info: LayoutInfo = { mode: 'grid', page: 0, pages: 1, cols: 0, rows: 0, main: null, visible: [] };
   #scheduled = false;
   /** Told after every layout (the mode button's state, the hook). */
@@ -57,10 +59,14 @@ export class Stage {
    * For last-N (setView): the remote peers whose camera tile is drawn now (the grid's page, or the
    * speaker view's large tile and strip page), and every remote camera tile's element.
    */
-  lastNView(): { page: () => string[]; tiles: () => [string, HTMLElement][] } {
+  lastNView(): { page: () => string[]; pinned: () => string[]; tiles: () => [string, HTMLElement][] } {
     const cameras = (): Tile[] => this.tiles.filter((t) => !t.local && t.source === 'camera');
     return {
       page: () => cameras().filter((t) => this.#info.visible.includes(t.id)).map((t) => t.peerId),
+      pinned: () => {
+        const t = this.#pinned === null ? undefined : this.#tiles.get(this.#pinned);
+        return t && !t.local ? [t.peerId] : [];
+      },
       tiles: () => cameras().map((t) => [t.peerId, t.root]),
     };
   }
@@ -69,8 +75,33 @@ export class Stage {
     return this.#tiles.get(id);
   }
 
+  get pinned(): string | null {
+    return this.#pinned;
+  }
+
+  /** Pins a tile (null: none): it goes large in the speaker view, which a pin switches to. */
+  pin(tileId: string | null): void {
+    this.#pinned = tileId !== null && this.#tiles.has(tileId) ? tileId : null;
+    for (const t of this.#tiles.values()) {
+      const on = t.id === this.#pinned;
+      t.root.classList.toggle('pinned', on);
+      const b = t.root.querySelector<HTMLButtonElement>('.pin-btn');
+      b?.setAttribute('aria-pressed', String(on));
+      if (b) b.title = on ? 'Unpin' : 'Pin: keep large';
+    }
+    if (this.#pinned !== null && this.#mode === 'grid') this.setMode('speaker');
+    else this.layout();
+  }
+
   add(tile: Tile): void {
     this.#tiles.set(tile.id, tile);
+    if (!tile.local) {
+      const pin = pagerButton('Pin: keep large', ICONS.pin, () => this.pin(this.#pinned === tile.id ? null : tile.id));
+      pin.classList.add('pin-btn');
+      pin.setAttribute('aria-pressed', 'false');
+      pin.setAttribute('aria-label', 'Pin this person');
+      tile.root.append(pin);
+    }
     tile.root.setAttribute('role', 'listitem');
     this.#area.append(tile.root);
     this.schedule();
@@ -80,6 +111,7 @@ export class Stage {
     const tile = this.#tiles.get(id);
     if (!tile) return;
     this.#tiles.delete(id);
+    if (this.#pinned === id) this.#pinned = null;
     tile.close();
     this.schedule();
   }
@@ -130,7 +162,7 @@ export class Stage {
       const fit = gridFit(shown.length, width, height);
       info = { mode: 'grid', page: this.#page, pages: pageCount(order.length, GRID_PAGE_SIZE), cols: fit.cols, rows: fit.rows, main: null, visible: shown };
     } else {
-      const main = mainTile(ranks, this.#activeSpeakerTile);
+      const main = mainTile(ranks, this.#activeSpeakerTile, this.#pinned);
       const others = order.filter((id) => id !== main);
       const sl = speakerLayout(others.length, width, height);
       this.#page = clampPage(this.#page, others.length, sl.stripCapacity);
