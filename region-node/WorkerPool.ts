@@ -75,7 +75,7 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
     // packet than the capacity figures assume, so an operator should see which one runs.
     const crypto = { workerBin: pool.workerBin, srtpCrypto: pool.srtpCrypto };
     if (pool.srtpCrypto === 'openssl') log.info(crypto, 'mediasoup worker SRTP crypto: openssl');
-    else log.warn(crypto, `mediasoup worker SRTP crypto: ${pool.srtpCrypto} (not libsrtp over OpenSSL: SRTP costs more per packet; see README, mediasoup worker)`);
+    else log.warn(crypto, `mediasoup worker SRTP crypto: ${pool.srtpCrypto} (not libsrtp over OpenSSL: SRTP costs more per packet; see docs/mediasoup-worker.md)`);
     if (stopping?.aborted) pool.stopping();
     else stopping?.addEventListener('abort', () => pool.stopping(), { once: true });
     try {
