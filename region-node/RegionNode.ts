@@ -16,6 +16,7 @@ import { Session, type SessionHost } from './Session.js';
 import { NodeHttp, type NodeHttpHost } from './NodeHttp.js';
 import { TransportTraffic } from './TransportTraffic.js';
 import { WorkerPool, type WorkerObjects } from './WorkerPool.js';
+import type { SrtpCrypto } from './workerCrypto.js';
 import { CpuMeter, LOAD_REPORT_MS } from './CpuLoad.js';
 import { MEDIA_CODECS } from './mediaCodecs.js';
 import { LocalRegistry } from '../core/registry/LocalRegistry.js';
@@ -48,6 +49,8 @@ export interface HealthReport {
   producers: number;
   consumers: number;
   workers: { index: number; pid: number; routers: number; alive: boolean }[];
+  /** The workers' SRTP crypto library: 'nss' is the slower fallback build (see workerCrypto.ts). */
+  crypto: { srtp: SrtpCrypto };
 }
 
 /** What a node holds, for leak checks: its own maps, its links and pipes, its workers' objects. */
@@ -362,6 +365,7 @@ export class RegionNode implements SessionHost {
       draining: this.#draining,
       ...this.#counts(),
       workers: this.#pool.slots.map((s) => ({ index: s.index, pid: s.worker.pid, routers: s.routers, alive: !s.worker.closed })),
+      crypto: { srtp: this.#pool.srtpCrypto },
     };
   }
 

@@ -1,8 +1,9 @@
-import { createWorker, type types } from 'mediasoup';
+import { createWorker, workerBin as defaultWorkerBin, type types } from 'mediasoup';
 import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import type { Logger } from '../core/logger.js';
 import { MediaObjectTracker, type MediaObjectCounts, type WorkerDumpCounts } from './MediaObjects.js';
 import { residentBytes } from './processMemory.js';
+import { workerCryptoBackend, type SrtpCrypto } from './workerCrypto.js';
 
 export interface WorkerPoolOptions {
   size: number;
@@ -11,6 +12,7 @@ export interface WorkerPoolOptions {
   listenIp: string;
   announcedAddress: string;
   logLevel: types.WorkerLogLevel;
+  /** Empty: mediasoup's own (MEDIASOUP_WORKER_BIN, else the one our postinstall built). */
   workerBin: string;
 }
 
@@ -50,6 +52,9 @@ export type WorkerPoolEvents = {
 export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
   readonly #options: WorkerPoolOptions;
   readonly #log: Logger;
+  /** The binary every slot runs, and its SRTP crypto (read from the binary: see workerCrypto.ts). */
+  readonly workerBin: string;
+  readonly srtpCrypto: SrtpCrypto;
   readonly #slots: WorkerSlot[] = [];
   #closed = false;
   /** Set when the node begins to stop: from then on a worker that exits is not replaced. */
@@ -59,11 +64,18 @@ export class WorkerPool extends EnhancedEventEmitter<WorkerPoolEvents> {
     super(log);
     this.#options = options;
     this.#log = log;
+    this.workerBin = options.workerBin || defaultWorkerBin;
+    this.srtpCrypto = workerCryptoBackend(this.workerBin);
   }
 
   /** `stopping`: aborted when the node begins to stop, from any time on (see stopping()). */
   static async create(options: WorkerPoolOptions, log: Logger, stopping?: AbortSignal): Promise<WorkerPool> {
     const pool = new WorkerPool(options, log);
+    // Debian's libsrtp2 (NSS) is the postinstall's fallback: it works, at a higher cost per SRTP
+    // packet than the capacity figures assume, so an operator should see which one runs.
+    const crypto = { workerBin: pool.workerBin, srtpCrypto: pool.srtpCrypto };
+    if (pool.srtpCrypto === 'openssl') log.info(crypto, 'mediasoup worker SRTP crypto: openssl');
+    else log.warn(crypto, `mediasoup worker SRTP crypto: ${pool.srtpCrypto} (not libsrtp over OpenSSL: SRTP costs more per packet; see docs/mediasoup-worker.md)`);
     if (stopping?.aborted) pool.stopping();
     else stopping?.addEventListener('abort', () => pool.stopping(), { once: true });
     try {

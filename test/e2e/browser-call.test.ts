@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { workerBin } from 'mediasoup';
+import { workerCryptoBackend } from '../../region-node/workerCrypto.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startCluster } from '../helpers/cluster.js';
 import { eventually, sleep } from '../helpers/node.js';
@@ -75,8 +77,18 @@ describe('two browsers in one call through `npm start` (headless Chromium, fake 
     // The region node's own health (the cluster's entry point only routes).
     const route = (await (await fetch(`${cluster.base}/api/route?room=e2e-call`)).json()) as { wsUrl: string };
     const nodeHttp = route.wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '');
-    const health = (await (await fetch(`${nodeHttp}/healthz`)).json()) as { workers: { alive: boolean }[]; peers: number; consumers: number };
+    const health = (await (await fetch(`${nodeHttp}/healthz`)).json()) as { workers: { alive: boolean }[]; peers: number; consumers: number; crypto: { srtp: string } };
     assert.ok(health.workers.every((w) => w.alive), 'no worker died');
+    // The SRTP suite Chromium picks with mediasoup, run by the libsrtp the node names.
+    assert.equal(health.crypto.srtp, workerCryptoBackend(workerBin));
+    for (const page of [alice, bob]) {
+      const ciphers = await inPage(page, async (h) => {
+        const out: string[] = [];
+        (await h.client.getRecvStats())?.forEach((s) => { if (s['type'] === 'transport') out.push(String(s['srtpCipher'])); });
+        return out;
+      });
+      assert.deepEqual(ciphers, ['SRTP_AEAD_AES_256_GCM']);
+    }
     assert.equal(health.peers, 2);
     assert.equal(health.consumers, 4);
     assert.doesNotMatch(cluster.output(), /worker died/);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
+import { workerBin } from 'mediasoup';
+import { workerCryptoBackend } from '../../region-node/workerCrypto.js';
 import { eventually, joinRoom, startTestNode } from '../helpers/node.js';
 import { audioRtpParameters, SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
 
@@ -168,6 +170,9 @@ describe('HTTP routes of a region node', () => {
     assert.equal(h.region, 'eu-west');
     assert.equal(h.rooms, 0);
     assert.equal((h.workers as { alive: boolean }[]).length, 1);
+    // Read from the worker binary itself: the fallback build (Debian's NSS libsrtp2) shows here.
+    assert.deepEqual(h.crypto, { srtp: workerCryptoBackend(workerBin) });
+    assert.notEqual((h.crypto as { srtp: string }).srtp, 'unknown');
   });
 
   it('/metrics counts a live call and worker CPU', async () => {

@@ -158,6 +158,20 @@ test('compose: region nodes agree with the config, probes hit /healthz, stop out
   assert.match(dockerfile, /^CMD \["node", "bin\/octomesh\.js", "region-node"\]$/m);
 });
 
+test('the image and CI install every Debian package the worker build needs', () => {
+  // Both install the build packages in one apt run before `npm ci`; a package left out there is
+  // apt-installed again by the postinstall (slower) or, without apt access, makes the build fall
+  // back (dpkg-dev: no libsrtp2 over OpenSSL) or fail.
+  const wanted = /^APT_PKGS="([^"]+)"$/m.exec(read('mediasoup/build-mediasoup-worker.sh'))![1]!.split(' ');
+  assert.ok(wanted.includes('dpkg-dev'));
+  const ci = /^PKGS="([^"]+)"$/m.exec(readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8'))![1]!.split(' ');
+  const dockerfile = read('compose/Dockerfile');
+  for (const p of wanted) {
+    assert.ok(ci.includes(p), `.ci/run installs ${p}`);
+    assert.match(dockerfile, new RegExp(`\\s${p.replace(/[+.]/g, '\\$&')}\\s`), `Dockerfile installs ${p}`);
+  }
+});
+
 test('kubernetes: ConfigMap + DaemonSets agree with the config, probes and grace period', () => {
   const docs = ['namespace.yaml', 'configmap.yaml', 'secret.yaml', 'region-nodes.yaml'].flatMap((f) => yamlDocs(`kubernetes/${f}`));
   const byKind = (kind: string): Obj[] => docs.filter((d) => d.kind === kind);
