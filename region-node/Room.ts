@@ -10,7 +10,7 @@ import { layerHeights } from './demandPolicy.js';
 import { RoomDemand } from './RoomDemand.js';
 import type { Peer, PeerTransportAppData, TransportDirection } from './Peer.js';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.js';
-import type { Cascade } from '../relay/Cascade.js';
+import type { RoomRelay } from '../relay/RoomRelay.js';
 import type { ConsumerAppData, ProducerAppData } from './mediaAppData.js';
 import { makeRoomCascade, producerInfo, relayRttWorthTelling, type RelaySettings } from './RoomCascade.js';
 import type { Link } from '../relay/Link.js';
@@ -52,7 +52,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   /** Who is forwarded what, and so what flows (last-N, adaptive stream, pipe demand, dynacast). */
   readonly #demand: RoomDemand;
   /** The links to the other nodes hosting this room: made, fed and closed by this room only. */
-  readonly #cascade: Cascade;
+  readonly #cascade: RoomRelay;
   #closed = false;
   /** The dominant speaker on any node of the room (null until someone spoke). */
   #activeSpeaker: string | null = null;
@@ -262,7 +262,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
     for (const link of this.#openLinks()) link.announceChat(message);
   }
 
-  get cascade(): Cascade {
+  get cascade(): RoomRelay {
     return this.#cascade;
   }
 
@@ -272,7 +272,7 @@ export class Room extends EnhancedEventEmitter<RoomEvents> {
   }
 
   /** An authenticated incoming link stream from `remote` for this room. */
-  acceptLink(remote: NodeId, stream: Parameters<Cascade['accept']>[1]): void {
+  acceptLink(remote: NodeId, stream: Parameters<RoomRelay['accept']>[1]): void {
     this.#cascade.accept(remote, stream);
   }
 

@@ -2,6 +2,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../core/logger.js';
 import type { RoomId } from '../core/ids.js';
 import { Cascade, type CascadeOptions } from '../relay/Cascade.js';
+import type { RoomRelay } from '../relay/RoomRelay.js';
 import type { ProducerInfoMsg } from '../relay/proto.js';
 import type { ProducerAppData } from './mediaAppData.js';
 import type { Peer } from './Peer.js';
@@ -26,7 +27,7 @@ export interface CascadeRoom {
 }
 
 /** The room's Cascade: owned, started and closed by the room. */
-export function makeRoomCascade(room: CascadeRoom, r: RelaySettings, log: Logger): Cascade {
+export function makeRoomCascade(room: CascadeRoom, r: RelaySettings, log: Logger): RoomRelay {
   return new Cascade({
     room: room.id,
     self: r.self,

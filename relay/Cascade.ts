@@ -6,6 +6,7 @@ import type { Registry, Unsubscribe } from '../core/registry/Registry.js';
 import { Link, type LinkOptions } from './Link.js';
 import type { LinkMessage } from './proto.js';
 import type { RelayDialer } from './RelayDialer.js';
+import type { RoomRelay } from './RoomRelay.js';
 
 export interface CascadeOptions {
   room: RoomId;
@@ -43,7 +44,7 @@ export function redialDelayMs(attempt: number, sinceDialStartMs: number): number
  * nodes still host the room is dialled again with backoff; a node that leaves the room (or
  * the registry) loses its link.
  */
-export class Cascade extends EnhancedEventEmitter<CascadeEvents> {
+export class Cascade extends EnhancedEventEmitter<CascadeEvents> implements RoomRelay {
   readonly #o: CascadeOptions;
   readonly #links = new Map<NodeId, Link>();
   /** Pending dials, shared: two reconciles never make two links to one node. */
