@@ -29,6 +29,8 @@ export interface Watch {
   revive?: NodeJS.Timeout;
   /** When this node last paused and resumed it to revive it (its own pause reports no layer). */
   revivedAt?: number;
+  /** Revivals in the current REVIVE_WINDOW_MS, and when it began. */
+  revivals?: { since: number; count: number };
 }
 
 /**
@@ -40,6 +42,13 @@ export interface Watch {
  * layer and asks for a key frame) did, in every run.
  */
 const REVIVE_AFTER_MS = [500, 1_500, 4_000];
+/**
+ * At most this many revivals per consumer in this window: a consumer that bandwidth estimation
+ * leaves without a layer again and again must not be paused and resumed (each resume asks for a
+ * key frame) against it.
+ */
+const REVIVE_WINDOW_MS = 30_000;
+const REVIVES_PER_WINDOW = 3;
 
 export type ConsumerDemandEvents = {
   /** What this node's consumers of `producerId` need may have changed (see `mask`). */
@@ -177,7 +186,10 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       w.revive = undefined;
       const c = w.consumer;
       if (c.closed || c.paused || c.producerPaused || c.currentLayers || !c.score.producerScores.some((s) => s > 0)) return;
-      w.revivedAt = performance.now();
+      const now = performance.now();
+      if (!w.revivals || now - w.revivals.since > REVIVE_WINDOW_MS) w.revivals = { since: now, count: 0 };
+      if (++w.revivals.count > REVIVES_PER_WINDOW) return;
+      w.revivedAt = now;
       c.pause()
         .then(() => (w.applied === 'resumed' ? c.resume() : undefined))
         .then(

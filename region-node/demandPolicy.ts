@@ -45,16 +45,18 @@ export function spatialLayerFor(heights: readonly number[], width: number, heigh
 
 /**
  * What a node's watchers of one stream need, as a bitmask of spatial layers (bit i = layer i):
- * each resumed, forwarded watcher's layer (the top one, `layers - 1`, when it declared none),
- * plus layer 0 whenever anyone watches, as the fallback a watcher's bandwidth estimate can drop to
- * (it costs a fraction of the top layer). 0: nobody watches; the stream need not flow at all.
+ * for each resumed, forwarded watcher, its layer (the top one, `layers - 1`, when it declared
+ * none) and every layer below it, the steps its bandwidth estimate can drop to. 0: nobody
+ * watches; the stream need not flow at all. (Its layer and layer 0 alone were tried first: in
+ * the lab a receiver throttled to 600 kbit/s then had only layer 0 or a top layer it could not
+ * take, and oscillated between them at 17-28 % loss and 27 s of freezes a minute.)
  */
 export function demandMask(wants: Iterable<Wants>, layers: number): number {
   const top = Math.max(0, layers - 1);
   let mask = 0;
   for (const w of wants) {
     if (!isDemand(w)) continue;
-    mask |= 1 | (1 << Math.min(top, w.spatialLayer ?? top));
+    mask |= (2 << Math.min(top, w.spatialLayer ?? top)) - 1;
   }
   return mask;
 }

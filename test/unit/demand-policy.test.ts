@@ -34,16 +34,17 @@ describe('demandPolicy', () => {
     assert.equal(spatialLayerFor([720], 1920, 1080), 0, 'one layer: always 0');
   });
 
-  it('demand mask: resumed forwarded watchers, their layers, plus layer 0 as the fallback', () => {
+  it('demand mask: resumed forwarded watchers, their layers and every layer below', () => {
     const table: [Wants[], number, number][] = [
       [[], 3, 0],
       [[w(true, true, 2)], 3, 0], // paused by its client: not demand
       [[w(false, false, 2)], 3, 0], // not forwarded (last-N): not demand
       [[w(false, true, 0)], 3, 0b001],
-      [[w(false, true, 2)], 3, 0b101],
-      [[w(false, true, null)], 3, 0b100 | 1], // no view declared: the top
+      [[w(false, true, 2)], 3, 0b111],
+      [[w(false, true, null)], 3, 0b111], // no view declared: the top
       [[w(false, true, 1), w(false, true, 0)], 3, 0b011],
-      [[w(false, true, 5)], 3, 0b101], // clamped to the top
+      [[w(false, true, 1)], 3, 0b011],
+      [[w(false, true, 5)], 3, 0b111], // clamped to the top
       [[w(false, true, null)], 1, 0b1], // single-layer stream
     ];
     for (const [wants, layers, want] of table) assert.equal(demandMask(wants, layers), want, JSON.stringify(wants));
