@@ -65,6 +65,8 @@ export type ConsumerDemandEvents = {
 export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   readonly #byConsumer = new Map<string, Watch>();
   readonly #byProducer = new Map<string, Set<Watch>>();
+  /** Per watching peer: a crowded-view check or a last-N refresh reads one peer's, not the room's. */
+  readonly #byWatcher = new Map<string, Set<Watch>>();
   readonly #log: Logger;
   /** Peers whose view is crowded (demandPolicy.temporalLayerFor). */
   readonly #crowded = new Map<string, boolean>();
@@ -93,15 +95,14 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       applied: w.consumer.paused ? 'paused' : 'resumed',
     };
     this.#byConsumer.set(w.consumer.id, watch);
-    let set = this.#byProducer.get(w.producerId);
-    if (!set) this.#byProducer.set(w.producerId, (set = new Set()));
-    set.add(watch);
+    const set = addTo(this.#byProducer, w.producerId, watch);
+    const mine = addTo(this.#byWatcher, w.watcher, watch);
     if (layers > 1) w.consumer.on('layerschange', (l) => !l && performance.now() - (watch.revivedAt ?? -Infinity) > 1_000 && this.#revive(watch, 0));
     w.consumer.observer.once('close', () => {
       if (watch.revive) clearTimeout(watch.revive);
       this.#byConsumer.delete(w.consumer.id);
-      set.delete(watch);
-      if (set.size === 0 && this.#byProducer.get(w.producerId) === set) this.#byProducer.delete(w.producerId);
+      removeFrom(this.#byProducer, w.producerId, set, watch);
+      removeFrom(this.#byWatcher, w.watcher, mine, watch);
       this.safeEmit('changed', w.producerId);
       if (watch.applied === 'resumed') this.#checkCrowded(watch.watcher);
     });
@@ -117,7 +118,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   }
 
   watchesOf(watcher: string): Watch[] {
-    return [...this.#byConsumer.values()].filter((w) => w.watcher === watcher);
+    return [...(this.#byWatcher.get(watcher) ?? [])];
   }
 
   /** The layers this node's watchers of `producerId` need (demandPolicy.demandMask); 0 for none. */
@@ -159,7 +160,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   /** Videos flowing to `watcher` now (resumed on the server). */
   #flowing(watcher: string): number {
     let n = 0;
-    for (const w of this.#byConsumer.values()) if (w.watcher === watcher && w.applied === 'resumed' && w.consumer.kind === 'video') n++;
+    for (const w of this.#byWatcher.get(watcher) ?? []) if (w.applied === 'resumed' && w.consumer.kind === 'video') n++;
     return n;
   }
 
@@ -215,6 +216,18 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     await w.consumer.resume();
     if (w.consumer.kind === 'video') await w.consumer.requestKeyFrame().catch(() => undefined);
   }
+}
+
+function addTo(index: Map<string, Set<Watch>>, key: string, w: Watch): Set<Watch> {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(w);
+  return set;
+}
+
+function removeFrom(index: Map<string, Set<Watch>>, key: string, set: Set<Watch>, w: Watch): void {
+  set.delete(w);
+  if (set.size === 0 && index.get(key) === set) index.delete(key);
 }
 
 /** Temporal layers a consumer can choose among ("L3T3": three). */
