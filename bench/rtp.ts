@@ -7,15 +7,6 @@
 export const RTP_HEADER_BYTES = 12;
 export const STAMP_BYTES = 13;
 
-export interface RtpHeader {
-  version: number;
-  marker: boolean;
-  payloadType: number;
-  sequenceNumber: number;
-  timestamp: number;
-  ssrc: number;
-}
-
 export class RtpPacketizer {
   readonly ssrc: number;
   readonly payloadType: number;
@@ -54,6 +45,15 @@ export class RtpPacketizer {
   advance(ticks: number): void {
     this.#ts = (this.#ts + ticks) >>> 0;
   }
+}
+
+export interface RtpHeader {
+  version: number;
+  marker: boolean;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
 }
 
 export function parseRtpHeader(buf: Buffer): RtpHeader | undefined {

@@ -20,28 +20,6 @@ export interface ConsumerSummary {
   currentLayers: Layers | null;
 }
 
-/** The candidate pair ICE selected: 'relay' on the local side means the media goes through TURN. */
-export interface IceRoute {
-  local: string;
-  remote: string;
-  relayProtocol: string | null;
-}
-
-export interface InboundStats {
-  audio: { packets: number; bytes: number };
-  video: { framesDecoded: number; bytes: number; frameWidth: number };
-}
-
-/** One video consumer as decoded (inbound-rtp matched by track). */
-export interface ConsumerVideoStats {
-  consumerId: string;
-  peerId: string;
-  source: string;
-  frameWidth: number;
-  frameHeight: number;
-  framesDecoded: number;
-}
-
 export interface OctomeshHook {
   client: OctomeshClient;
   state: AppState;
@@ -75,6 +53,11 @@ declare global {
 
 type Inbound = Partial<RTCInboundRtpStreamStats> & { type: string };
 
+export interface InboundStats {
+  audio: { packets: number; bytes: number };
+  video: { framesDecoded: number; bytes: number; frameWidth: number };
+}
+
 /** Sums over every inbound RTP stream of the receiving PeerConnection (frameWidth: the widest). */
 export async function inboundStats(client: OctomeshClient): Promise<InboundStats> {
   const out: InboundStats = { audio: { packets: 0, bytes: 0 }, video: { framesDecoded: 0, bytes: 0, frameWidth: 0 } };
@@ -93,6 +76,16 @@ export async function inboundStats(client: OctomeshClient): Promise<InboundStats
   return out;
 }
 
+/** One video consumer as decoded (inbound-rtp matched by track). */
+export interface ConsumerVideoStats {
+  consumerId: string;
+  peerId: string;
+  source: string;
+  frameWidth: number;
+  frameHeight: number;
+  framesDecoded: number;
+}
+
 export async function videoStats(client: OctomeshClient): Promise<ConsumerVideoStats[]> {
   const report = await client.getRecvStats();
   const byTrack = new Map<string, Inbound>();
@@ -101,6 +94,13 @@ export async function videoStats(client: OctomeshClient): Promise<ConsumerVideoS
     const s = byTrack.get(c.track.id);
     return { consumerId: c.consumerId, peerId: c.peerId, source: c.source, frameWidth: s?.frameWidth ?? 0, frameHeight: s?.frameHeight ?? 0, framesDecoded: s?.framesDecoded ?? 0 };
   });
+}
+
+/** The candidate pair ICE selected: 'relay' on the local side means the media goes through TURN. */
+export interface IceRoute {
+  local: string;
+  remote: string;
+  relayProtocol: string | null;
 }
 
 export function iceRoute(report: RTCStatsReport | null): IceRoute | null {
