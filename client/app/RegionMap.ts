@@ -2,6 +2,8 @@
 // /api/regions): every region as a dot, the one this page is on ringed, the regions the
 // room spans filled, and the relay links between them (one per pair: the cascade is a mesh).
 
+import { placeLabels } from './mapLabels.js';
+
 export interface MapRegion {
   name: string;
   lat: number;
@@ -11,6 +13,8 @@ export interface MapRegion {
 const W = 300;
 const H = 150;
 const NS = 'http://www.w3.org/2000/svg';
+/** In the map's own units: the map is drawn about 280 px wide in the side panel, so about 9 px. */
+const LABEL_FONT = 10;
 
 // Equirectangular: good enough to tell continents apart at this size.
 const x = (lon: number): number => ((lon + 180) / 360) * W;
@@ -48,13 +52,14 @@ export class RegionMap {
         this.root.append(svg('line', { x1: x(a.lon), y1: y(a.lat), x2: x(b.lon), y2: y(b.lat), class: 'link' }));
       }
     }
-    for (const r of this.#regions) {
+    const labels = placeLabels(this.#regions.map((r) => ({ name: r.name, x: x(r.lon), y: y(r.lat) })), W, H, LABEL_FONT);
+    this.#regions.forEach((r, i) => {
       const cls = ['region', roomRegions.has(r.name) ? 'in-room' : '', r.name === current ? 'current' : ''].filter(Boolean).join(' ');
       const g = svg('g', { class: cls, 'data-region': r.name });
       g.append(svg('circle', { cx: x(r.lon), cy: y(r.lat), r: r.name === current ? 5 : 3.5 }));
-      g.append(svg('text', { x: x(r.lon) + 6, y: y(r.lat) + 3 }, r.name));
+      g.append(svg('text', { x: labels[i]!.x, y: labels[i]!.y, 'font-size': LABEL_FONT }, r.name));
       g.append(svg('title', {}, `${r.name}${r.name === current ? ' (you are here)' : ''}`));
       this.root.append(g);
-    }
+    });
   }
 }
