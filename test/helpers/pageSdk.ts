@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { eventually } from './node.js';
+import { eventually, sleep } from './node.js';
 
 // Reaching the SDK of a page that runs the web app (client/app/main.ts sets window.__octomesh,
 // whose `client` is the OctomeshClient). This file is compiled without DOM types, and functions
@@ -23,9 +23,13 @@ export interface PageClient {
   getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
 }
 
+/** The app hook's sums over every inbound RTP stream (client/app/hook.ts, inboundStats). */
+export interface InboundSums { audio: { packets: number; bytes: number }; video: { framesDecoded: number; bytes: number; frameWidth: number } }
+
 export interface PageHook {
   state: string;
   client: PageClient;
+  inboundStats(): Promise<InboundSums>;
 }
 
 export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
@@ -33,6 +37,22 @@ export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) =
 
 export async function waitInPage<A>(page: Page, what: string, fn: (h: PageHook, arg: A) => boolean | Promise<boolean>, timeoutMs = 30_000, arg?: A): Promise<void> {
   await eventually(async () => Boolean(await inPage(page, fn, arg).catch(() => false)), what, timeoutMs);
+}
+
+/**
+ * Waits (with a bound) until `page` has decoded more video frames and received more audio
+ * packets than when called: media keeps arriving, not just arrived once.
+ */
+export async function untilMediaKeepsArriving(page: Page, timeoutMs = 15_000): Promise<void> {
+  const sums = (): Promise<InboundSums> => inPage(page, (h) => h.inboundStats());
+  const first = await sums();
+  let last = first;
+  await eventually(async () => {
+    last = await sums();
+    return last.video.framesDecoded > first.video.framesDecoded && last.audio.packets > first.audio.packets && last.audio.bytes > 0;
+  }, 'video frames decoded and audio packets received keep rising', timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message} (first ${JSON.stringify(first)}, last ${JSON.stringify(last)})`);
+  });
 }
 
 /** Per remote video track (by track id): inbound-rtp counters of the receiving PeerConnection. */
@@ -50,6 +70,26 @@ export function inboundVideo(page: Page): Promise<Record<string, InboundVideo>> 
     });
     return out;
   });
+}
+
+/** How long a flowing video must go without a decoded frame to count as stopped: several frames even at a low layer's frame rate. */
+const STOPPED_AFTER_MS = 500;
+
+/**
+ * Waits (with a bound) until none of `trackIds` decodes a frame for STOPPED_AFTER_MS: what was
+ * in flight when their consumers were paused on the server has arrived and been decoded.
+ */
+export async function untilFramesStop(page: Page, trackIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
+  const frames = async (): Promise<string> => {
+    const v = await inboundVideo(page);
+    return JSON.stringify(trackIds.map((t) => v[t]?.frames ?? 0));
+  };
+  await eventually(async () => {
+    const before = await frames();
+    // A sampling interval: a paused stream just stops, with no event for it in the page.
+    await sleep(STOPPED_AFTER_MS);
+    return (await frames()) === before;
+  }, what, timeoutMs);
 }
 
 /** The publisher's video encodings as its outbound-rtp stats report them, by rid. */
