@@ -19,14 +19,17 @@ async function until(page: Page, what: string, expr: string, timeoutMs = 30_000)
 }
 
 // Page-side conditions (sent as source; this file is compiled without DOM types).
+/** Every tile that shows video has painted a frame (a track attached is not yet a picture), and no tile's size change is still being told to the node. */
+const VIDEOS_SHOWN = `Array.from(document.querySelectorAll('.tile:not(.no-video) video')).every((v) => v.readyState >= 2 && v.videoWidth > 0)
+  && window.__octomesh.tiles().every((t) => !t.visible || !t.consumerId || !window.__octomesh.client.viewState(t.consumerId)?.pending)`;
 /** The pre-join screen: the preview plays, the pickers have the devices' names, the meter moves. */
 const PREJOIN_READY = `(() => { const h = window.__octomesh; const cam = document.getElementById('device-videoinput');
-  return !!h && h.state === 'prejoin' && h.previewWidth() > 0 && h.micLevel() > 0 && !!cam && !cam.disabled; })()`;
+  return !!h && h.state === 'prejoin' && h.previewWidth() > 0 && h.micLevel() > 0 && !!cam && cam.options.length > 0 && !cam.disabled; })()`;
 /** Every remote tile on screen shows live video with its connection bars measured. */
-const REMOTE_TILES_LIVE = `window.__octomesh.tiles().filter((t) => t.visible && !t.local).every((t) => t.hasVideo && !t.stalled && t.quality > 0)`;
+const REMOTE_TILES_LIVE = `window.__octomesh.tiles().filter((t) => t.visible && !t.local).every((t) => t.hasVideo && !t.stalled && t.quality > 0) && ${VIDEOS_SHOWN}`;
 /** The speaker view, its main tile showing live video. */
 const SPEAKER_VIEW = `(() => { const h = window.__octomesh; const l = h.layout(); const main = h.tiles().find((t) => t.id === l.main);
-  return l.mode === 'speaker' && !!main && main.visible && main.hasVideo && !main.stalled; })()`;
+  return l.mode === 'speaker' && !!main && main.visible && main.hasVideo && !main.stalled; })() && ${VIDEOS_SHOWN}`;
 
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
       const h = window.__octomesh; const cam = (n) => h.tiles().find((t) => t.source === 'camera' && t.name === n);
       const alan = cam('Alan Turing'); const grace = cam('Grace Hopper');
       return !!alan && !alan.hasVideo && !!grace && grace.muted && grace.hasVideo && !grace.stalled && grace.quality > 0
-        && h.chatLog.some((m) => m.text === 'Can everyone see my screen in a minute?'); })()`);
+        && h.chatLog.some((m) => m.text === 'Can everyone see my screen in a minute?'); })() && ${VIDEOS_SHOWN}`);
     await shot(ada, 'app-call.png');
     await pages[2]!.keyboard.press('v');
     await ada.keyboard.press('l');
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     await ada.keyboard.press('l');
     await grace.click('#share-btn');
     await eventually(async () => Number(await ada.evaluate(`window.__octomesh.tiles().filter((t) => t.source === 'screen' && t.hasVideo).length`)) === 1, 'screen shown', 30_000);
-    await until(ada, 'the screen plays', `window.__octomesh.tiles().some((t) => t.source === 'screen' && t.visible && t.hasVideo && !t.stalled)`);
+    await until(ada, 'the screen plays', `window.__octomesh.tiles().some((t) => t.source === 'screen' && t.visible && t.hasVideo && !t.stalled) && ${VIDEOS_SHOWN}`);
     await shot(ada, 'app-screenshare.png');
     await grace.click('#share-btn');
 
@@ -82,8 +85,9 @@ async function main(): Promise<void> {
     await until(mobile, 'the phone\'s tiles play, with their bars', REMOTE_TILES_LIVE);
     await shot(mobile, 'app-mobile.png');
     await mobile.click('#settings-btn');
+    // The panel focuses its first picker once it has listed the devices.
     await until(mobile, 'the devices panel, with the devices\' names', `(() => { const p = document.getElementById('settings-panel'); const cam = document.getElementById('call-device-videoinput');
-      return !!p && !p.hidden && !!cam && !cam.disabled; })()`);
+      return !!p && !p.hidden && !!cam && cam.options.length > 0 && p.contains(document.activeElement); })()`);
     await shot(mobile, 'app-mobile-devices.png');
     await mobile.keyboard.press('Escape');
     await mobile.keyboard.press('l');
