@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually, sleep } from '../helpers/node.js';
 import { inboundVideo, inPage, outboundVideo, placeVideo, untilFramesStop, waitInPage, type ConsumerView } from '../helpers/pageSdk.js';
 
@@ -20,14 +19,13 @@ const QUIET_WATCH_MS = 2000;
 const SCROLL_STEP_MS = 20;
 
 describe('adaptive stream and dynacast (headless Chromium, fake devices)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
+  const call = useBrowserCluster();
+  const open = (name: string, query = ''): Promise<Page> => call.openApp(name, `room=e2e-adaptive&name=${name}${query}`, { viewport: { width: 1400, height: 900 } });
   let alice: Page;
   let bob: Page;
   /** Bob's consumer of Alice's camera, and its track id (what the inbound stats are keyed by). */
   let consumerId: string;
   let trackId: string;
-  const errors: string[] = [];
 
   const bobView = (): Promise<{ told: ConsumerView; wanted: ConsumerView; pending: boolean; requests: number } | null> =>
     inPage(bob, (h, id) => h.client.viewState(id), consumerId);
@@ -35,21 +33,8 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
   const aliceActive = async (): Promise<boolean[] | null> => (await inPage(alice, (h) => h.client.dynacastState()))?.active ?? null;
 
   before(async () => {
-    cluster = await startCluster();
-    browser = await launchChromium();
-    const open = async (name: string): Promise<Page> => {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-      await page.goto(`${cluster.base}/?room=e2e-adaptive&name=${name}`);
-      return page;
-    };
     alice = await open('Alice');
     bob = await open('Bob');
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
   });
 
   it('the camera is produced with its capture height, and Bob\'s tile of Alice is attached and resumed at its size', async () => {
@@ -131,9 +116,7 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
   });
 
   it('across the relay: a watcher on another region\'s node alone decides which encodings Alice sends', async () => {
-    const carl = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    carl.on('pageerror', (e) => errors.push(`Carl: ${e.message}`));
-    await carl.goto(`${cluster.base}/?room=e2e-adaptive&name=Carl&region=us-east`);
+    const carl = await open('Carl', '&region=us-east');
     await waitInPage(carl, 'Carl has Alice\'s video', (h) => h.client.consumers.filter((c) => c.kind === 'video').length === 2, 30_000);
     const aliceId = await inPage(alice, (h) => h.client.self!.peerId);
     const far = await inPage(carl, (h, id) => h.client.consumers.find((c) => c.kind === 'video' && c.peerId === id)!.track.id, aliceId);
@@ -160,8 +143,8 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
     await eventually(async () => { const s = await bobView(); return s !== null && !s.pending && s.told.paused === false; }, 'settled', 10_000);
     const sent = (await bobView())!.requests - before;
     assert.ok(sent <= 6, `30 flips sent ${sent} requests`);
-    assert.deepEqual(errors, []);
-    assert.doesNotMatch(cluster.output(), /worker died/);
+    assert.deepEqual(call.errors, []);
+    assert.doesNotMatch(call.cluster.output(), /worker died/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { launchChromium, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
 import { ROOT, startCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/node.js';
 
@@ -34,7 +34,7 @@ const SPEAKER_VIEW = `(() => { const h = window.__octomesh; const l = h.layout()
 async function main(): Promise<void> {
   await mkdir(OUT, { recursive: true });
   const cluster = await startCluster();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...SCREEN_CAPTURE_ARGS] });
+  const browser = await launchChromium(SCREEN_CAPTURE_ARGS);
   try {
     const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(OUT, name) });
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });

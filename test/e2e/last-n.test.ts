@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually, sleep } from '../helpers/node.js';
 import { inboundVideo, inPage, untilFramesStop, waitInPage } from '../helpers/pageSdk.js';
 
@@ -25,28 +24,11 @@ const NO_MIC = `(() => {
 const FLOW_WATCH_MS = 2500;
 
 describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
-  const errors: string[] = [];
+  const call = useBrowserCluster({ env: { OCTOMESH_ROOMS_LAST_N: '2' } });
 
-  const open = async (room: string, name: string, mic: boolean): Promise<Page> => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-    if (!mic) await page.addInitScript(NO_MIC);
-    await page.goto(`${cluster.base}/?room=${room}&name=${name}`);
-    return page;
-  };
+  const open = (room: string, name: string, mic: boolean): Promise<Page> =>
+    call.openApp(name, `room=${room}&name=${name}`, { viewport: { width: 1000, height: 700 }, beforeLoad: mic ? undefined : (page) => page.addInitScript(NO_MIC) });
   const peerIdOf = (page: Page): Promise<string> => inPage(page, (h) => h.client.self!.peerId);
-
-  before(async () => {
-    cluster = await startCluster({ OCTOMESH_ROOMS_LAST_N: '2' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
 
   it('last-N with N=2 in a room of 4 forwards 2 videos', async () => {
     // Only Ann has a mic, so the speaker order is fixed: Ann first, then the others by join.
@@ -105,6 +87,6 @@ describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', (
     // The app marks the speaker's tile with the class "speaking".
     await late.waitForFunction('document.querySelector(".tile.speaking") !== null', undefined, { polling: 'raf', timeout: 2_000 });
     console.log(`# the ring showed ${Date.now() - joinedAt} ms after Lou's page was joined`);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
   });
 });

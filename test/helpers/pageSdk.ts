@@ -8,7 +8,7 @@ import { eventually, sleep } from './node.js';
 export interface Layers { spatialLayer: number; temporalLayer: number | null }
 export interface ConsumerView { paused: boolean; view: { width: number; height: number } | null }
 
-/** The parts of the page's OctomeshClient the adaptive stream tests use. */
+/** The parts of the page's OctomeshClient the browser tests use. */
 export interface PageClient {
   state: string;
   self: { peerId: string } | null;
@@ -21,15 +21,28 @@ export interface PageClient {
   isForwarded(peerId: string): boolean;
   getRecvStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
   getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
+  setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void>;
+  sendChat(text: string): Promise<void>;
+  leave(): Promise<void>;
 }
 
 /** The app hook's sums over every inbound RTP stream (client/app/hook.ts, inboundStats). */
 export interface InboundSums { audio: { packets: number; bytes: number }; video: { framesDecoded: number; bytes: number; frameWidth: number } }
 
+/** The candidate pair ICE selected ('relay' on the local side: through TURN). */
+export interface IceRoute { local: string; remote: string; relayProtocol: string | null }
+
+/** The app's own test hook (client/app/hook.ts), the parts the browser tests read. */
 export interface PageHook {
   state: string;
+  region: string | null;
+  peerId: string | null;
   client: PageClient;
+  peers(): { peerId: string; displayName: string; region: string }[];
+  consumers(): { consumerId: string; kind: string; currentLayers: Layers | null }[];
+  chatLog: { text: string; displayName: string }[];
   inboundStats(): Promise<InboundSums>;
+  iceRoutes(): Promise<{ send: IceRoute | null; recv: IceRoute | null }>;
 }
 
 export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
