@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { useBrowserCluster } from '../helpers/browserCluster.js';
+import { eventually } from '../helpers/node.js';
 import { installStampCamera, readGlassToGlass, startReader, summarize } from '../lab/measure/glassToGlass.js';
 import { describeReceiver, lostStreams, measureWindow, snapshot, waitUntilDecodingAll } from '../lab/measure/quality.js';
 import { formatGlassToGlass, formatSenderTable, formatTable, freezeMsPerMin } from '../lab/measure/report.js';
@@ -79,19 +80,20 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     const consumers = (await ap.evaluate(`window.__octomesh.consumers().filter((c) => c.kind === 'video').map((c) => c.consumerId)`)) as string[];
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 0)`);
     const lowest = CAM_W / 4;
-    const deadline = Date.now() + 20_000;
     let widths: number[] = [];
-    while (Date.now() < deadline) {
-      const snap = await snapshot(ap);
-      widths = snap.streams.filter((s) => s.kind === 'video').map((s) => s.frameWidth);
-      if (widths.length === 2 && widths.every((w) => w === lowest)) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await eventually(async () => {
+      widths = (await snapshot(ap)).streams.filter((s) => s.kind === 'video').map((s) => s.frameWidth);
+      return widths.length === 2 && widths.every((w) => w === lowest);
+    }, 'both streams on the lowest layer', 20_000).catch(() => undefined); // the assertion below says what was seen
     assert.deepEqual(widths, [lowest, lowest], `both streams at ${lowest} px wide`);
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 3_000));
-    const reads = await readGlassToGlass(ap, { since });
-    const low = reads.good.filter((g) => g.width === lowest);
+    let reads = await readGlassToGlass(ap, { since });
+    const lowReads = (): typeof reads.good => reads.good.filter((g) => g.width === lowest);
+    await eventually(async () => {
+      reads = await readGlassToGlass(ap, { since });
+      return new Set(lowReads().map((g) => g.peer)).size === 2;
+    }, 'stamps read back from both senders at the lowest layer', 15_000).catch(() => undefined); // asserted below
+    const low = lowReads();
     console.log(`${formatGlassToGlass(`both -> user-ap-northeast at ${lowest} px`, summarize({ ...reads, good: low }))}`);
     assert.ok(low.length > 0, `good reads at ${lowest} px`);
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 2)`);
