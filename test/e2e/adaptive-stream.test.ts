@@ -1,25 +1,31 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually, sleep } from '../helpers/node.js';
-import { inboundVideo, inPage, outboundVideo, placeVideo, waitInPage, type ConsumerView } from '../helpers/pageSdk.js';
+import { inboundVideo, inPage, outboundVideo, placeVideo, untilFramesStop, waitInPage, type ConsumerView } from '../helpers/pageSdk.js';
 
 // Adaptive stream and dynacast end to end (#12): two headless Chromium pages through
 // `octomesh start`. Bob draws Alice's video at sizes the test sets; what his node forwards follows
 // the tile (layer by size, paused off screen or in a hidden tab), and Alice's browser switches off
 // the simulcast encodings nobody watches.
 
+/**
+ * How long a stream that should be silent (an inactive encoding, a paused consumer) is watched
+ * for bytes or frames: proving that nothing comes needs a window, there is no event for it.
+ */
+const QUIET_WATCH_MS = 2000;
+/** The scroll flood's pace: a tile moved on and off screen every 20 ms, well inside the SDK's 250 ms debounce. */
+const SCROLL_STEP_MS = 20;
+
 describe('adaptive stream and dynacast (headless Chromium, fake devices)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
+  const call = useBrowserCluster();
+  const open = (name: string, query = ''): Promise<Page> => call.openApp(name, `room=e2e-adaptive&name=${name}${query}`, { viewport: { width: 1400, height: 900 } });
   let alice: Page;
   let bob: Page;
   /** Bob's consumer of Alice's camera, and its track id (what the inbound stats are keyed by). */
   let consumerId: string;
   let trackId: string;
-  const errors: string[] = [];
 
   const bobView = (): Promise<{ told: ConsumerView; wanted: ConsumerView; pending: boolean; requests: number } | null> =>
     inPage(bob, (h, id) => h.client.viewState(id), consumerId);
@@ -27,21 +33,8 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
   const aliceActive = async (): Promise<boolean[] | null> => (await inPage(alice, (h) => h.client.dynacastState()))?.active ?? null;
 
   before(async () => {
-    cluster = await startCluster();
-    browser = await launchChromium();
-    const open = async (name: string): Promise<Page> => {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-      await page.goto(`${cluster.base}/?room=e2e-adaptive&name=${name}`);
-      return page;
-    };
     alice = await open('Alice');
     bob = await open('Bob');
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
   });
 
   it('the camera is produced with its capture height, and Bob\'s tile of Alice is attached and resumed at its size', async () => {
@@ -81,7 +74,7 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
     const enc = await outboundVideo(alice);
     const top = enc.at(-1)!;
     assert.equal(top.active, false, JSON.stringify(enc));
-    await sleep(1500);
+    await sleep(QUIET_WATCH_MS);
     const later = (await outboundVideo(alice)).at(-1)!;
     assert.equal(later.bytes, top.bytes, 'the top encoding sends nothing');
     // Needed again: back on (the node raises demand at once).
@@ -96,9 +89,9 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
   it('a hidden tile pauses its consumer (off screen, then a hidden tab), and shown again it resumes', async () => {
     await placeVideo(bob, trackId, { top: 5000, width: 320, height: 180 });
     await eventually(async () => (await bobView())?.told.paused === true, 'Bob told the node to pause', 10_000);
-    await sleep(1000); // what was in flight arrives
+    await untilFramesStop(bob, [trackId], 'what was in flight when the consumer paused is decoded');
     const before = await framesOf();
-    await sleep(2000);
+    await sleep(QUIET_WATCH_MS);
     assert.equal(await framesOf(), before, 'no frames while off screen');
     // Nobody watches Alice any more: her node tells her to switch every encoding off.
     await eventually(async () => JSON.stringify(await aliceActive()) === '[false,false,false]', 'Alice switches all encodings off', 10_000);
@@ -123,9 +116,7 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
   });
 
   it('across the relay: a watcher on another region\'s node alone decides which encodings Alice sends', async () => {
-    const carl = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    carl.on('pageerror', (e) => errors.push(`Carl: ${e.message}`));
-    await carl.goto(`${cluster.base}/?room=e2e-adaptive&name=Carl&region=us-east`);
+    const carl = await open('Carl', '&region=us-east');
     await waitInPage(carl, 'Carl has Alice\'s video', (h) => h.client.consumers.filter((c) => c.kind === 'video').length === 2, 30_000);
     const aliceId = await inPage(alice, (h) => h.client.self!.peerId);
     const far = await inPage(carl, (h, id) => h.client.consumers.find((c) => c.kind === 'video' && c.peerId === id)!.track.id, aliceId);
@@ -146,14 +137,14 @@ describe('adaptive stream and dynacast (headless Chromium, fake devices)', () =>
     const before = (await bobView())!.requests;
     for (let i = 0; i < 30; i++) {
       await placeVideo(bob, trackId, { top: i % 2 === 0 ? 5000 : 0, width: 320, height: 180 });
-      await sleep(20);
+      await sleep(SCROLL_STEP_MS);
     }
     // The last placement (i = 29) is on screen.
     await eventually(async () => { const s = await bobView(); return s !== null && !s.pending && s.told.paused === false; }, 'settled', 10_000);
     const sent = (await bobView())!.requests - before;
     assert.ok(sent <= 6, `30 flips sent ${sent} requests`);
-    assert.deepEqual(errors, []);
-    assert.doesNotMatch(cluster.output(), /worker died/);
+    assert.deepEqual(call.errors, []);
+    assert.doesNotMatch(call.cluster.output(), /worker died/);
   });
 });
 

@@ -14,6 +14,9 @@ import { eventually, sleep } from '../helpers/node.js';
 // the pages' heartbeat notices, and only their avoid= keeps the router from sending them back
 // (London's pin to eu-west included).
 // Recovery times are reported, not asserted (the machine is shared and noisy).
+/** Two reads of framesDecoded this far apart tell a live stream from a frozen one (~9 frames at 30 fps). */
+const DECODE_SAMPLE_MS = 300;
+
 describe('failover: a region node and then a worker killed mid-call (npm start cluster, headless Chromium)', () => {
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   let browser: Browser;
@@ -52,7 +55,9 @@ describe('failover: a region node and then a worker killed mid-call (npm start c
   /** This page is decoding video from both other people right now. */
   const seesEveryone = async (page: Page): Promise<boolean> => {
     const a = await decoded(page);
-    await sleep(300);
+    // A sampling interval inside a poll: "decoding" is frames rising between two reads (a frozen
+    // stream from a dead node keeps its count), and no page event says a stream decodes.
+    await sleep(DECODE_SAMPLE_MS);
     const b = await decoded(page);
     return Object.entries(b).filter(([id, n]) => n > (a[id] ?? Infinity)).length >= 2;
   };

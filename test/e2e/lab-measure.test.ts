@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
+import { eventually } from '../helpers/node.js';
 import { installStampCamera, readGlassToGlass, startReader, summarize } from '../lab/measure/glassToGlass.js';
 import { describeReceiver, lostStreams, measureWindow, snapshot, waitUntilDecodingAll } from '../lab/measure/quality.js';
 import { formatGlassToGlass, formatSenderTable, formatTable, freezeMsPerMin } from '../lab/measure/report.js';
@@ -18,26 +18,13 @@ const [CAM_W, CAM_H] = (process.env.LAB_MEASURE_CAMERA ?? '1280x720').split('x')
 // both others' video over the window, no stream may be lost, and the glass-to-glass reader must
 // read stamps back. Numbers are printed, not asserted beyond sanity (p50 in (0, 2 s)).
 describe('lab measurement modules on loopback (npm start cluster, three headless Chromium pages)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
+  const call = useBrowserCluster();
   const pages: Page[] = [];
-  const errors: string[] = [];
+
+  const stampCamera = (page: Page): Promise<void> => installStampCamera(page, { width: CAM_W, height: CAM_H });
 
   before(async () => {
-    cluster = await startCluster();
-    browser = await launchChromium();
-    for (const [i, region] of REGIONS.entries()) {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => errors.push(`${region}: ${e.message}`));
-      await installStampCamera(page, { width: CAM_W, height: CAM_H });
-      await page.goto(`${cluster.base}/?room=lab-measure&name=${USERS[i]}&region=${region}`);
-      pages.push(page);
-    }
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
+    for (const [i, region] of REGIONS.entries()) pages.push(await call.openApp(region, `room=lab-measure&name=${USERS[i]}&region=${region}`, { beforeLoad: stampCamera }));
   });
 
   it('measures every receiver decoding each remote stream, and reads glass-to-glass stamps back', async () => {
@@ -84,7 +71,7 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     assert.ok(euAp.goodReads > 0, 'eu-west -> ap-northeast: good reads');
     for (const r of reads) assert.ok(r.good.length > 0, `${r.receiver}: good glass-to-glass reads`);
     assert.ok(all.p50Ms !== null && all.p50Ms > 0 && all.p50Ms < 2_000, `glass-to-glass p50 ${all.p50Ms} ms is positive and below 2 s`);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
   });
 
   it('reads the code back from the lowest simulcast layer', async () => {
@@ -93,27 +80,28 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     const consumers = (await ap.evaluate(`window.__octomesh.consumers().filter((c) => c.kind === 'video').map((c) => c.consumerId)`)) as string[];
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 0)`);
     const lowest = CAM_W / 4;
-    const deadline = Date.now() + 20_000;
     let widths: number[] = [];
-    while (Date.now() < deadline) {
-      const snap = await snapshot(ap);
-      widths = snap.streams.filter((s) => s.kind === 'video').map((s) => s.frameWidth);
-      if (widths.length === 2 && widths.every((w) => w === lowest)) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await eventually(async () => {
+      widths = (await snapshot(ap)).streams.filter((s) => s.kind === 'video').map((s) => s.frameWidth);
+      return widths.length === 2 && widths.every((w) => w === lowest);
+    }, 'both streams on the lowest layer', 20_000).catch(() => undefined); // the assertion below says what was seen
     assert.deepEqual(widths, [lowest, lowest], `both streams at ${lowest} px wide`);
     const since = Date.now();
-    await new Promise((r) => setTimeout(r, 3_000));
-    const reads = await readGlassToGlass(ap, { since });
-    const low = reads.good.filter((g) => g.width === lowest);
+    let reads = await readGlassToGlass(ap, { since });
+    const lowReads = (): typeof reads.good => reads.good.filter((g) => g.width === lowest);
+    await eventually(async () => {
+      reads = await readGlassToGlass(ap, { since });
+      return new Set(lowReads().map((g) => g.peer)).size === 2;
+    }, 'stamps read back from both senders at the lowest layer', 15_000).catch(() => undefined); // asserted below
+    const low = lowReads();
     console.log(`${formatGlassToGlass(`both -> user-ap-northeast at ${lowest} px`, summarize({ ...reads, good: low }))}`);
     assert.ok(low.length > 0, `good reads at ${lowest} px`);
     for (const id of consumers) await ap.evaluate(`window.__octomesh.client.setConsumerPreferredLayers(${JSON.stringify(id)}, 2)`);
   });
 
   it('gives an empty snapshot, not an error, for a page that cannot answer (closed)', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${cluster.base}/?room=lab-measure-closed&name=gone-user`);
+    const page = await call.browser.newPage();
+    await page.goto(`${call.cluster.base}/?room=lab-measure-closed&name=gone-user`);
     await page.close();
     const snap = await snapshot(page);
     assert.equal(snap.receiver, 'gone-user');
@@ -122,13 +110,13 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
   });
 
   it('times a failover: the ap-northeast node killed, until every page decodes both others again', async () => {
-    const regions = (await (await fetch(`${cluster.base}/admin/regions`)).json()) as { regions: { name: string; nodes: { pid: number }[] }[] };
+    const regions = (await (await fetch(`${call.cluster.base}/admin/regions`)).json()) as { regions: { name: string; nodes: { pid: number }[] }[] };
     const pid = regions.regions.find((r) => r.name === 'ap-northeast')!.nodes[0]!.pid;
     const t0 = Date.now();
     process.kill(pid, 'SIGKILL');
     const ms = await waitUntilDecodingAll(pages, USERS, 60_000, { since: t0 }).catch(async (err: Error) => {
       for (const p of pages) console.log(await describeReceiver(p));
-      console.log(cluster.output().slice(-3000));
+      console.log(call.cluster.output().slice(-3000));
       throw err;
     });
     console.log(`failover: every page decodes both others ${ms} ms after the SIGKILL`);
@@ -142,7 +130,7 @@ describe('lab measurement modules on loopback (npm start cluster, three headless
     const lost = lostStreams(win.snapshots, USERS);
     if (lost.length) {
       for (const p of pages) console.log(await describeReceiver(p));
-      console.log(cluster.output().slice(-3000));
+      console.log(call.cluster.output().slice(-3000));
     }
     assert.deepEqual(lost, []);
     for (const r of win.rows.filter((r) => r.kind === 'video')) assert.ok((r.fps ?? 0) > 0 || r.gone, `${r.receiver} decodes ${r.peerName}`);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually, sleep } from '../helpers/node.js';
-import { inboundVideo, inPage, waitInPage } from '../helpers/pageSdk.js';
+import { inboundVideo, inPage, untilFramesStop, waitInPage } from '../helpers/pageSdk.js';
 
 // Last-N and the active speaker end to end (#12), headless Chromium through `octomesh start`
 // with rooms.lastN = 2: in a room of four each page is forwarded two videos; a page that joins
@@ -18,29 +17,18 @@ const NO_MIC = `(() => {
   md.getUserMedia = (c) => gum({ ...(c || {}), audio: false });
 })();`;
 
+/**
+ * Which videos flow is read from frames decoded over this window: the forwarded ones must rise in
+ * it and the others must not, and a stream staying silent has no event to wait for.
+ */
+const FLOW_WATCH_MS = 2500;
+
 describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
-  const errors: string[] = [];
+  const call = useBrowserCluster({ env: { OCTOMESH_ROOMS_LAST_N: '2' } });
 
-  const open = async (room: string, name: string, mic: boolean): Promise<Page> => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-    page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-    if (!mic) await page.addInitScript(NO_MIC);
-    await page.goto(`${cluster.base}/?room=${room}&name=${name}`);
-    return page;
-  };
+  const open = (room: string, name: string, mic: boolean): Promise<Page> =>
+    call.openApp(name, `room=${room}&name=${name}`, { viewport: { width: 1000, height: 700 }, beforeLoad: mic ? undefined : (page) => page.addInitScript(NO_MIC) });
   const peerIdOf = (page: Page): Promise<string> => inPage(page, (h) => h.client.self!.peerId);
-
-  before(async () => {
-    cluster = await startCluster({ OCTOMESH_ROOMS_LAST_N: '2' });
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
 
   it('last-N with N=2 in a room of 4 forwards 2 videos', async () => {
     // Only Ann has a mic, so the speaker order is fixed: Ann first, then the others by join.
@@ -49,16 +37,23 @@ describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', (
     for (const page of pages) {
       await waitInPage(page, 'three video consumers', (h) => h.client.consumers.filter((c) => c.kind === 'video').length === 3, 60_000);
     }
-    await sleep(500); // the app's own setView (every tile: its one page) has gone out
-    // The app puts everyone on its page; an empty view leaves last-N alone to choose.
+    // The app puts everyone on its page: its own setView has reached the node once all three
+    // others are forwarded, and cannot come after the test's any more.
+    for (const page of pages) await waitInPage(page, 'the app\'s view (everyone on its page) is applied', (h) => h.client.forwardedPeers?.length === 3, 15_000);
+    // An empty view leaves last-N alone to choose.
     for (const page of pages) await inPage(page, (h) => h.client.setView({ pinned: [], page: [] }));
     for (const page of pages) await waitInPage(page, 'two peers forwarded', (h) => h.client.forwardedPeers?.length === 2, 15_000);
-    await sleep(2000); // frames in flight when the others were paused arrive
+    const videoTracks = (page: Page): Promise<{ peerId: string; trackId: string; forwarded: boolean }[]> =>
+      inPage(page, (h) => h.client.consumers.filter((c) => c.kind === 'video').map((c) => ({ peerId: c.peerId, trackId: c.track.id, forwarded: h.client.isForwarded(c.peerId) })));
+    for (const page of pages) {
+      const paused = (await videoTracks(page)).filter((t) => !t.forwarded).map((t) => t.trackId);
+      await untilFramesStop(page, paused, 'frames in flight when the others were paused are decoded');
+    }
     const ann = await peerIdOf(pages[0]!);
     for (const page of pages) {
-      const tracks = await inPage(page, (h) => h.client.consumers.filter((c) => c.kind === 'video').map((c) => ({ peerId: c.peerId, trackId: c.track.id })));
+      const tracks = await videoTracks(page);
       const first = await inboundVideo(page);
-      await sleep(2500);
+      await sleep(FLOW_WATCH_MS);
       const second = await inboundVideo(page);
       const flowing = tracks.filter((t) => (second[t.trackId]?.frames ?? 0) > (first[t.trackId]?.frames ?? 0)).map((t) => t.peerId).sort();
       const forwarded = (await inPage(page, (h) => h.client.forwardedPeers))!.sort();
@@ -92,6 +87,6 @@ describe('last-N and the active speaker (headless Chromium, rooms.lastN = 2)', (
     // The app marks the speaker's tile with the class "speaking".
     await late.waitForFunction('document.querySelector(".tile.speaking") !== null', undefined, { polling: 'raf', timeout: 2_000 });
     console.log(`# the ring showed ${Date.now() - joinedAt} ms after Lou's page was joined`);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
   });
 });

@@ -126,6 +126,7 @@ describe('rejoin back-off when ICE cannot complete (headless Chromium, one node 
     const t0 = performance.now();
     await page.goto(`http://127.0.0.1:${node.port}/?room=ice-blocked&name=Blocked`);
     await eventually(async () => ((await hook<{ cause: string }[]>('window.__octomesh.reconnects')) ?? []).some((r) => r.cause === 'media'), 'ICE fails and the page schedules a rejoin', 20_000);
+    // The observation window: joins are counted over OBSERVE_MS from the page load; a rate has no event to wait for.
     await sleep(Math.max(0, OBSERVE_MS - (performance.now() - t0)));
     const joins = joinedAt.filter((at) => at >= t0).length;
     const reconnects = (await hook<{ cause: string; delayMs: number }[]>('window.__octomesh.reconnects')) ?? [];

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually } from '../helpers/node.js';
 
 const REGIONS = ['eu-west', 'us-east', 'ap-northeast'] as const;
@@ -11,25 +10,11 @@ const REGIONS = ['eu-west', 'us-east', 'ap-northeast'] as const;
 // its own process with its own worker), in one room. Every page must decode both others'
 // video, which can only reach it over the relay links.
 describe('three browsers in three regions, one room (npm start cluster, headless Chromium)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
+  const call = useBrowserCluster();
   const pages: Page[] = [];
-  const errors: string[] = [];
 
   before(async () => {
-    cluster = await startCluster();
-    browser = await launchChromium();
-    for (const region of REGIONS) {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => errors.push(`${region}: ${e.message}`));
-      await page.goto(`${cluster.base}/?room=e2e-cascade&name=user-${region}&region=${region}`);
-      pages.push(page);
-    }
-  });
-
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
+    for (const region of REGIONS) pages.push(await call.openApp(region, `room=e2e-cascade&name=user-${region}&region=${region}`));
   });
 
   const evaluate = <T>(page: Page, source: string): Promise<T> => page.evaluate(source) as Promise<T>;
@@ -72,7 +57,7 @@ describe('three browsers in three regions, one room (npm start cluster, headless
         return decoded.filter((n) => n > 10).length === 2;
       }, `${REGIONS[i]} decodes two videos`, 30_000);
     }
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
     if (process.env.E2E_SCREENSHOT) await pages[0]!.screenshot({ path: process.env.E2E_SCREENSHOT });
   });
 });

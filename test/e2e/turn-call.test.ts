@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { types } from 'mediasoup';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { WEB_APP_DIR } from '../../cli/paths.js';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { launchChromium } from '../helpers/browser.js';
+import { useBrowser } from '../helpers/browserCluster.js';
 import { RELAY_PORTS, startCoturn, type Coturn } from '../helpers/coturn.js';
 import { eventually, sleep, startTestNode } from '../helpers/node.js';
+import { inPage, untilMediaKeepsArriving, waitInPage } from '../helpers/pageSdk.js';
 
-interface IceRoute { local: string; remote: string; relayProtocol: string | null }
-
-/** The page's test hook (client/app/main.ts, window.__octomesh). */
-interface Hook {
-  state: string;
-  peerId: string | null;
-  peers(): { displayName: string }[];
-  inboundStats(): Promise<{ audio: { packets: number }; video: { framesDecoded: number } }>;
-  iceRoutes(): Promise<{ send: IceRoute | null; recv: IceRoute | null }>;
-}
-
-// Functions are sent as source (this file is compiled without DOM types), so they must not
-// close over anything of this file; `arg` is passed as JSON.
-const hook = <T, A = undefined>(page: Page, fn: (h: Hook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
-  page.evaluate(`window.__octomesh ? (${fn.toString()})(window.__octomesh, ${JSON.stringify(arg ?? null)}) : undefined`) as Promise<T>;
-
-const waitInPage = <A>(page: Page, what: string, fn: (h: Hook, arg: A) => boolean | Promise<boolean>, timeoutMs = 30_000, arg?: A): Promise<void> =>
-  eventually(async () => Boolean(await hook(page, fn, arg).catch(() => false)), what, timeoutMs);
+/** How long the refused page is watched for a transport that connects anyway (ICE over loopback takes well under a second). */
+const REFUSED_WATCH_MS = 3000;
 
 /** The remote ends mediasoup sees on a node's WebRTC transports (where the media comes from). */
 function remoteTuples(node: RegionNode): { peerId: string; port: number | undefined; iceState: string }[] {
@@ -46,19 +31,16 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
   let coturn: Coturn;
   let node: RegionNode;
   let wrongSecretNode: RegionNode;
-  let browser: Browser;
-  const errors: string[] = [];
+  const browser = useBrowser();
 
   before(async () => {
     coturn = await startCoturn();
     const turn = (secret: string) => ({ urls: `turn:127.0.0.1:${coturn.port}?transport=udp`, secret });
     node = await startTestNode({ region: 'eu-west', http: { port: 0, staticDir: WEB_APP_DIR }, turn: turn(coturn.secret) });
     wrongSecretNode = await startTestNode({ region: 'eu-west', http: { port: 0, staticDir: WEB_APP_DIR }, turn: turn(`${coturn.secret}-wrong`) });
-    browser = await launchChromium();
   });
 
   after(async () => {
-    await browser?.close();
     node?.close();
     wrongSecretNode?.close();
     await coturn?.stop();
@@ -68,12 +50,8 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
   const turnLog = (peerId: string | null): string => coturn.output().split('\n').filter((l) => peerId && l.includes(`:${peerId}>`)).join('\n');
   const allocated = (peerId: string | null): RegExp => new RegExp(`user <\\d+:${peerId}>: incoming packet ALLOCATE processed, success`);
 
-  async function open(target: RegionNode, room: string, name: string): Promise<Page> {
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${target.port}/?room=${room}&name=${name}&iceTransportPolicy=relay`);
-    return page;
-  }
+  const open = (target: RegionNode, room: string, name: string): Promise<Page> =>
+    browser.open(name, `http://127.0.0.1:${target.port}/?room=${room}&name=${name}&iceTransportPolicy=relay`);
 
   it('two relay-only pages decode each other\'s video and audio, every transport on a relay candidate', async (t) => {
     const started = Date.now();
@@ -83,12 +61,8 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
     }
     t.diagnostic(`both pages decoding video via TURN ${Date.now() - started} ms after the first page opened`);
     for (const page of pages) {
-      const first = await hook(page, (h) => h.inboundStats());
-      await sleep(1500);
-      const second = await hook(page, (h) => h.inboundStats());
-      assert.ok(second.video.framesDecoded > first.video.framesDecoded, 'framesDecoded keeps rising');
-      assert.ok(second.audio.packets > first.audio.packets, 'audio packets keep arriving');
-      const routes = await hook(page, (h) => h.iceRoutes());
+      await untilMediaKeepsArriving(page);
+      const routes = await inPage(page, (h) => h.iceRoutes());
       assert.deepEqual(routes, { send: { local: 'relay', remote: 'host', relayProtocol: 'udp' }, recv: { local: 'relay', remote: 'host', relayProtocol: 'udp' } });
     }
     // The node's side: every transport's media arrives from one of coturn's relay ports.
@@ -99,24 +73,25 @@ describe('TURN-only browser call through coturn (Debian coturn on loopback, head
     }
     // coturn's side: allocations under each peer's minted "<expiry>:<peerId>" username.
     for (const page of pages) {
-      const peerId = await hook(page, (h) => h.peerId);
+      const peerId = await inPage(page, (h) => h.peerId);
       assert.match(coturn.output(), allocated(peerId), `coturn allocated for ${peerId}:\n${turnLog(peerId)}`);
     }
-    assert.deepEqual(errors, []);
+    assert.deepEqual(browser.errors, []);
   });
 
   it('with a wrong TURN secret, coturn refuses the credentials and relay-only transports never connect', async () => {
     const page = await open(wrongSecretNode, 'turn-refused', 'Carol');
     await waitInPage(page, 'joined (signaling needs no TURN)', (h) => h.state === 'joined');
-    const peerId = await hook(page, (h) => h.peerId);
+    const peerId = await inPage(page, (h) => h.peerId);
     // The first ALLOCATE of any client is refused with 401 (it carries no credentials yet); this
     // is the second one, made with the minted username and a wrong HMAC.
     const refused = new RegExp(`user <\\d+:${peerId}>: incoming packet message processed, error 401`);
     await eventually(() => refused.test(coturn.output()), 'coturn refuses the minted credentials', 15_000);
-    // Given a few seconds, a transport that could connect would have. (Alone in the room, Carol's
+    // A negative check needs a window: a transport that could connect would have within it, and
+    // nothing in the page or the node says "will never connect". (Alone in the room, Carol's
     // receive transport never gathers; her sending one is what coturn refused.)
-    await sleep(3000);
-    assert.deepEqual(await hook(page, (h) => h.iceRoutes()), { send: null, recv: null });
+    await sleep(REFUSED_WATCH_MS);
+    assert.deepEqual(await inPage(page, (h) => h.iceRoutes()), { send: null, recv: null });
     const tuples = remoteTuples(wrongSecretNode);
     assert.equal(tuples.length, 2, 'both transports exist on the node');
     for (const tuple of tuples) assert.equal(tuple.iceState, 'new', 'no ICE check ever reached the node');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
-import { startCluster } from '../helpers/cluster.js';
+import { before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, SCREEN_CAPTURE_ARGS } from '../helpers/browser.js';
+import { useBrowserCluster } from '../helpers/browserCluster.js';
 import { eventually } from '../helpers/node.js';
 import { SignalClient } from '../helpers/SignalClient.js';
 
@@ -30,32 +30,18 @@ interface Hook {
 // The web app in headless Chromium against `octomesh start`: the pre-join screen, the grid and
 // speaker view, keyboard toggles, and a screen share seen by another page.
 describe('web app (headless Chromium, fake devices and a fake screen)', () => {
-  let cluster: Awaited<ReturnType<typeof startCluster>>;
-  let browser: Browser;
+  const call = useBrowserCluster({ launch: () => launchChromium(SCREEN_CAPTURE_ARGS) });
   let ctx: BrowserContext;
   let alice: Page;
   let bob: Page;
   let carol: Page;
-  const errors: string[] = [];
   const room = 'webapp';
 
   before(async () => {
-    cluster = await startCluster();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...SCREEN_CAPTURE_ARGS] });
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    ctx = await call.browser.newContext({ viewport: { width: 1280, height: 720 } });
   });
 
-  after(async () => {
-    await browser?.close();
-    await cluster?.stop();
-  });
-
-  const open = async (query: string, label: string): Promise<Page> => {
-    const page = await ctx.newPage();
-    page.on('pageerror', (e) => errors.push(`${label}: ${e.message}`));
-    await page.goto(`${cluster.base}/?${query}`);
-    return page;
-  };
+  const open = (query: string, label: string): Promise<Page> => call.openApp(label, query, { context: ctx });
   // Functions are sent as source (this file is compiled without DOM types), so they must not
   // close over anything of this file; `arg` is passed as JSON.
   const hook = <T, A = undefined>(page: Page, fn: (h: Hook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
@@ -210,12 +196,12 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
       await waitInPage(page, 'no screen tile, back to the grid', (h) => !h.tiles().some((t) => t.source === 'screen') && h.layout().mode === 'grid');
     }
     assert.equal(await hook(bob, (h) => h.client.screenShare), null);
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
   });
 
   it('pages the grid beyond 25 tiles; a peer without video shows an avatar', async () => {
     // 26 signaling-only peers (no media) and one page: 27 tiles, two pages.
-    const route = (await (await fetch(`${cluster.base}/api/route?room=webapp-pages`)).json()) as { wsUrl: string };
+    const route = (await (await fetch(`${call.cluster.base}/api/route?room=webapp-pages`)).json()) as { wsUrl: string };
     const bots: SignalClient[] = [];
     try {
       for (let i = 0; i < 26; i++) {
@@ -248,10 +234,8 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
   });
 
   it('keeps working on a phone-sized viewport (390x844): tiles stacked, controls and chat on screen', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    const dan = await phone.newPage();
-    dan.on('pageerror', (e) => errors.push(`Dan: ${e.message}`));
-    await dan.goto(`${cluster.base}/?room=${room}&name=Dan`);
+    const phone = await call.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const dan = await call.openApp('Dan', `room=${room}&name=Dan`, { context: phone });
     await waitInPage(dan, 'four tiles with video', (h) => h.tiles().filter((t) => t.hasVideo && t.visible).length === 4);
     const all = await tiles(dan);
     assert.ok(all.every((t) => t.width <= 390 && t.width >= 150), `tiles fit the width: ${all.map((t) => t.width).join(', ')}`);
@@ -260,6 +244,6 @@ describe('web app (headless Chromium, fake devices and a fake screen)', () => {
       assert.ok(box && box.y + box.height <= 844 && box.x + box.width <= 390, `${id} on screen: ${JSON.stringify(box)}`);
     }
     await phone.close();
-    assert.deepEqual(errors, []);
+    assert.deepEqual(call.errors, []);
   });
 });

@@ -23,6 +23,7 @@ export const SCREEN_CAPTURE_ARGS: readonly string[] = [
   '--enable-usermedia-screen-capturing',
 ];
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] });
+/** `extraArgs`: more switches, e.g. SCREEN_CAPTURE_ARGS. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

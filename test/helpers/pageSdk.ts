@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { eventually } from './node.js';
+import { eventually, sleep } from './node.js';
 
 // Reaching the SDK of a page that runs the web app (client/app/main.ts sets window.__octomesh,
 // whose `client` is the OctomeshClient). This file is compiled without DOM types, and functions
@@ -8,7 +8,7 @@ import { eventually } from './node.js';
 export interface Layers { spatialLayer: number; temporalLayer: number | null }
 export interface ConsumerView { paused: boolean; view: { width: number; height: number } | null }
 
-/** The parts of the page's OctomeshClient the adaptive stream tests use. */
+/** The parts of the page's OctomeshClient the browser tests use. */
 export interface PageClient {
   state: string;
   self: { peerId: string } | null;
@@ -21,11 +21,28 @@ export interface PageClient {
   isForwarded(peerId: string): boolean;
   getRecvStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
   getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
+  setConsumerPreferredLayers(consumerId: string, spatialLayer: number, temporalLayer?: number): Promise<void>;
+  sendChat(text: string): Promise<void>;
+  leave(): Promise<void>;
 }
 
+/** The app hook's sums over every inbound RTP stream (client/app/hook.ts, inboundStats). */
+export interface InboundSums { audio: { packets: number; bytes: number }; video: { framesDecoded: number; bytes: number; frameWidth: number } }
+
+/** The candidate pair ICE selected ('relay' on the local side: through TURN). */
+export interface IceRoute { local: string; remote: string; relayProtocol: string | null }
+
+/** The app's own test hook (client/app/hook.ts), the parts the browser tests read. */
 export interface PageHook {
   state: string;
+  region: string | null;
+  peerId: string | null;
   client: PageClient;
+  peers(): { peerId: string; displayName: string; region: string }[];
+  consumers(): { consumerId: string; kind: string; currentLayers: Layers | null }[];
+  chatLog: { text: string; displayName: string }[];
+  inboundStats(): Promise<InboundSums>;
+  iceRoutes(): Promise<{ send: IceRoute | null; recv: IceRoute | null }>;
 }
 
 export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
@@ -33,6 +50,22 @@ export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) =
 
 export async function waitInPage<A>(page: Page, what: string, fn: (h: PageHook, arg: A) => boolean | Promise<boolean>, timeoutMs = 30_000, arg?: A): Promise<void> {
   await eventually(async () => Boolean(await inPage(page, fn, arg).catch(() => false)), what, timeoutMs);
+}
+
+/**
+ * Waits (with a bound) until `page` has decoded more video frames and received more audio
+ * packets than when called: media keeps arriving, not just arrived once.
+ */
+export async function untilMediaKeepsArriving(page: Page, timeoutMs = 15_000): Promise<void> {
+  const sums = (): Promise<InboundSums> => inPage(page, (h) => h.inboundStats());
+  const first = await sums();
+  let last = first;
+  await eventually(async () => {
+    last = await sums();
+    return last.video.framesDecoded > first.video.framesDecoded && last.audio.packets > first.audio.packets && last.audio.bytes > 0;
+  }, 'video frames decoded and audio packets received keep rising', timeoutMs).catch((err: Error) => {
+    throw new Error(`${err.message} (first ${JSON.stringify(first)}, last ${JSON.stringify(last)})`);
+  });
 }
 
 /** Per remote video track (by track id): inbound-rtp counters of the receiving PeerConnection. */
@@ -50,6 +83,26 @@ export function inboundVideo(page: Page): Promise<Record<string, InboundVideo>> 
     });
     return out;
   });
+}
+
+/** How long a flowing video must go without a decoded frame to count as stopped: several frames even at a low layer's frame rate. */
+const STOPPED_AFTER_MS = 500;
+
+/**
+ * Waits (with a bound) until none of `trackIds` decodes a frame for STOPPED_AFTER_MS: what was
+ * in flight when their consumers were paused on the server has arrived and been decoded.
+ */
+export async function untilFramesStop(page: Page, trackIds: readonly string[], what: string, timeoutMs = 10_000): Promise<void> {
+  const frames = async (): Promise<string> => {
+    const v = await inboundVideo(page);
+    return JSON.stringify(trackIds.map((t) => v[t]?.frames ?? 0));
+  };
+  await eventually(async () => {
+    const before = await frames();
+    // A sampling interval: a paused stream just stops, with no event for it in the page.
+    await sleep(STOPPED_AFTER_MS);
+    return (await frames()) === before;
+  }, what, timeoutMs);
 }
 
 /** The publisher's video encodings as its outbound-rtp stats report them, by rid. */

@@ -49,6 +49,20 @@ const loadLine = (l: { cpuBusyPct: number; load1: number }): string => `machine:
 
 const THROTTLE_KBIT = 600;
 const THROTTLED_USER = 'user-ap';
+/** How often waitJoined reads the pages' state: a sampling interval of a bounded poll. */
+const JOIN_POLL_MS = 300;
+/**
+ * Part of the measurement protocol, not waits for an event: after a new loss rate, the senders'
+ * and the relay's loss handling (NACK, bandwidth estimation) adapt gradually and say nothing when
+ * done; after the throttle, the receiver's estimate and the server's layer choice come down the
+ * same way. The windows are measured after these fixed settles, so the figures compare run to run.
+ */
+const LOSS_SETTLE_MS = 3_000;
+const throttleSettleMs = (quick: boolean): number => (quick ? 6_000 : 10_000);
+/** The relink blackhole: wan.py lifts it on its own timer and reports nothing back, so the lab waits it out and times relink from its end. */
+const BLACKHOLE_S = 3;
+/** Between reloads of a user routed away from its restarted node: time for the node to answer probes faster (a retry delay, no event to wait for). */
+const RELOAD_RETRY_MS = 2_000;
 
 interface Joined {
   state: string;
@@ -67,7 +81,7 @@ async function waitJoined(users: readonly LabUser[], timeoutMs: number): Promise
     const states = await Promise.all(users.map(joinedState));
     if (states.every((s) => s?.state === 'joined')) return states as Joined[];
     if (Date.now() > end) throw new Error(`users not joined after ${timeoutMs / 1000} s: ${users.map((u, i) => `${u.name}=${states[i]?.state ?? 'no app'}${states[i]?.error ? ` (${states[i]!.error})` : ''}`).join(', ')}`);
-    await sleep(300);
+    await sleep(JOIN_POLL_MS);
   }
 }
 
@@ -114,7 +128,7 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
   for (const [loss, key] of [[0, 'freezeMsPerMinLoss0'], [0.01, 'freezeMsPerMinLoss1'], [0.03, 'freezeMsPerMinLoss3']] as const) {
     wan.setLoss(loss);
     // Let the senders' and the relay's loss handling see the new rate before measuring.
-    if (loss > 0) await sleep(3_000);
+    if (loss > 0) await sleep(LOSS_SETTLE_MS);
     const since = Date.now();
     const { value: w, ...load } = await withLoad(() => measureWindow(pages, ctx.windowMs, { everyMs: 2_000 }));
     const title = `loss ${loss * 100} % on inter-region paths, ${Math.round(w.seconds)} s (${loadLine(load)})`;
@@ -137,7 +151,7 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
   // ---- the throttled user ----
   await lab.limitDownlink(byName(THROTTLED_USER).host, THROTTLE_KBIT);
   // The receiver's bandwidth estimate and the server's layer choice need a while to come down.
-  await sleep(quick ? 6_000 : 10_000);
+  await sleep(throttleSettleMs(quick));
   {
     const { value: w, ...load } = await withLoad(() => measureWindow(pages, ctx.windowMs, { everyMs: 2_000 }));
     const title = `${THROTTLED_USER}'s downlink at ${THROTTLE_KBIT} kbit/s (tbf), loss 0 %, ${Math.round(w.seconds)} s (${loadLine(load)})`;
@@ -159,8 +173,8 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
 
   // ---- relink: one path blackholed for 3 s ----
   await timeToDecode(ctx, 'before relink, everyone decoding', users, names, Date.now(), settleMs);
-  wan.blackhole('eu-west', 'us-east', 3);
-  await sleep(3_000);
+  wan.blackhole('eu-west', 'us-east', BLACKHOLE_S);
+  await sleep(BLACKHOLE_S * 1000);
   f.relinkS = await timeToDecode(ctx, 'relink (eu-west ~ us-east back after 3 s blackhole, until eu ⇄ us decode)', [byName('user-eu'), byName('user-us')], ['user-eu', 'user-us'], Date.now(), 30_000);
 
   // ---- failover: SIGKILL the ap-northeast node ----
@@ -183,7 +197,7 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
     back = (await waitJoined([ap], 30_000))[0]!;
     log(`lab: ${ap.name} rejoined ${back.region} (by ${back.by}, attempt ${attempt}; the geo-router lists ${(await services.routedRegions()).join(', ')})`);
     if (back.region === 'ap-northeast') break;
-    await sleep(2_000);
+    await sleep(RELOAD_RETRY_MS);
   }
   if (back?.region !== 'ap-northeast') results.notes.push(`after the restart ${ap.name} joined ${back?.region} (by ${back?.by}), not ap-northeast; partition measured anyway`);
   await timeToDecode(ctx, 'before partition, everyone decoding', users, names, Date.now(), settleMs + 15_000);

@@ -306,6 +306,7 @@ export async function measureWindow(pages: readonly Page[], ms: number, opts: { 
   for (;;) {
     const left = start + ms - Date.now();
     if (left <= 0) break;
+    // The measurement window itself (its length is the caller's `ms`), sampled every `everyMs`.
     await sleep(Math.min(left, everyMs));
     if (start + ms - Date.now() > 50) snapshots.push(...(await snapshotAll(pages)));
   }
@@ -370,6 +371,7 @@ export async function waitUntilDecodingAll(
   let prev = await Promise.all(pages.map((p) => snapshot(p)));
   let missing: string[] = ['no poll yet'];
   for (;;) {
+    // A sampling interval of this bounded poll: decoding is frames rising between two reads.
     await sleep(pollMs);
     const next = await Promise.all(pages.map((p) => snapshot(p)));
     const at = Date.now();
