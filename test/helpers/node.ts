@@ -38,6 +38,24 @@ export function eventually(check: () => boolean | Promise<boolean>, what: string
   return poll(check, what, timeoutMs);
 }
 
+/**
+ * Waits until exactly the counters at the indexes in `flowing` grow, on two polls in a row (a
+ * poll is about 50 ms): a pause, a resume or a layer switch has taken effect and what was in
+ * flight before it has landed, so a window opened now sees only what flows after it. `read`
+ * returns packet counters (per layer, per stream); `flowing: []` waits for all of them to stop.
+ */
+export async function untilFlowing(read: () => Promise<number[]>, flowing: number[], what: string, timeoutMs = 10_000): Promise<void> {
+  let last = await read();
+  let streak = 0;
+  await poll(async () => {
+    const now = await read();
+    const matches = now.every((n, i) => (n > last[i]!) === flowing.includes(i));
+    last = now;
+    streak = matches ? streak + 1 : 0;
+    return streak >= 2;
+  }, what, timeoutMs);
+}
+
 /** A call in progress that abuse elsewhere on the node must leave alone: A sends video, B watches it. */
 export interface BystanderCall {
   a: SignalClient;

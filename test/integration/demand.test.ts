@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { DYNACAST_HOLD_MS } from '../../region-node/Dynacast.js';
-import { eventually, joinRoom, sleep, startNodePair, startTestNode, type NodePair } from '../helpers/node.js';
+import { eventually, joinRoom, sleep, startNodePair, startTestNode, untilFlowing, type NodePair } from '../helpers/node.js';
 import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
 import { audioRtpParameters, videoRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
 
@@ -187,6 +187,11 @@ describe('adaptive stream and dynacast on one node', () => {
 describe('pipe demand across two real nodes', () => {
   let pair: NodePair;
   const ROOM = 'pipedemand';
+  /**
+   * How long a paused pipe is watched for packets that must not cross (the sender makes 100 a
+   * second): nothing marks a packet that is not sent, so a bounded window it is.
+   */
+  const NOTHING_CROSSES_MS = 400;
 
   before(async () => {
     pair = await startNodePair(ROOM, { a: 'pd-a', b: 'pd-b' });
@@ -215,7 +220,7 @@ describe('pipe demand across two real nodes', () => {
     // Made paused and not yet resumed by its client: nobody watches, so nothing crosses.
     await eventually(() => link()?.remoteDemand(producerId) === 0, 'A hears B needs nothing yet');
     const idle = await crossed();
-    await sleep(300);
+    await sleep(NOTHING_CROSSES_MS); // watching for packets
     assert.ok((await crossed()) - idle <= 2, 'nothing crosses before the far watcher resumes');
 
     await far.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
@@ -225,10 +230,10 @@ describe('pipe demand across two real nodes', () => {
 
     await far.client.request('pauseConsumer', { consumerId: nc.data.consumerId });
     await eventually(() => link().remoteDemand(producerId) === 0, 'A hears B needs nothing');
-    await sleep(100);
+    await untilFlowing(async () => [await crossed()], [], 'the pipe stops (what was in flight is counted)');
     const paused = await crossed();
-    await sleep(400);
-    assert.ok((await crossed()) - paused <= 2, `a pipe nobody watches carries nothing (${(await crossed()) - paused} packets in 400 ms at 100/s)`);
+    await sleep(NOTHING_CROSSES_MS); // watching for packets
+    assert.ok((await crossed()) - paused <= 2, `a pipe nobody watches carries nothing (${(await crossed()) - paused} packets in ${NOTHING_CROSSES_MS} ms at 100/s)`);
     const localPipe = a.rooms().get(ROOM as never)!.cascade!.links()[0]!;
     assert.equal(localPipe.outgoingPipes().includes(producerId), true, 'the pipe itself stays (within the grace nobody re-negotiates)');
   });

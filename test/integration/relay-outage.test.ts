@@ -13,6 +13,8 @@ import { startTcpPath } from '../helpers/tcpPath.js';
 // 8 s is noticed, and once it is back the link is dialled again and media flows again. The
 // times are reported, not asserted.
 const ROOM = 'outage';
+/** The blip: how long the path stays cut while the link must live on (shorter than keepalive's 8 s). */
+const BLIP_MS = 3000;
 
 describe('relay: a link whose path drops', () => {
   let pair: NodePair;
@@ -60,7 +62,7 @@ describe('relay: a link whose path drops', () => {
     let closedDuringBlip = false;
     before.once('@close' as never, () => (closedDuringBlip = true));
     path.cut();
-    await sleep(3000);
+    await sleep(BLIP_MS); // the outage itself: a link that would close does so within it
     const t1 = performance.now();
     path.restore();
     let n = sink.count();
