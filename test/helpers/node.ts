@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
-import type { Link } from '../../relay/Link.js';
 import { SignalClient, videoRtpParameters } from './SignalClient.js';
 import { eventually as poll, sleep } from '../../core/wait.js';
 
@@ -93,40 +91,6 @@ export async function startBystanderCall(node: RegionNode, room = 'bystanders'):
     close() {
       a.client.close();
       b.client.close();
-    },
-  };
-}
-
-/** Two real nodes on one local registry, for relay tests: A in eu-west, B in us-east. */
-export interface NodePair {
-  a: RegionNode;
-  b: RegionNode;
-  /** What the test opens on them (signaling clients, RTP senders and sinks), closed with them. */
-  clients: SignalClient[];
-  stops: (() => void)[];
-  /** `node`'s link to `remote` in `room`. */
-  linkTo(node: RegionNode, remote: RegionNode): Link | undefined;
-  close(): void;
-}
-
-export async function startNodePair(room: string, ids: { a: string; b: string }, bOverrides: DeepPartial<Config> = {}): Promise<NodePair> {
-  const registry = new LocalRegistry();
-  const a = await startTestNode({ nodeId: ids.a }, { registry });
-  const b = await startTestNode({ nodeId: ids.b, region: 'us-east', latitude: 38.9, longitude: -77.04, ...bOverrides }, { registry });
-  const clients: SignalClient[] = [];
-  const stops: (() => void)[] = [];
-  return {
-    a,
-    b,
-    clients,
-    stops,
-    linkTo: (node, remote) => node.rooms().get(room as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId),
-    close: () => {
-      for (const s of stops) s();
-      for (const c of clients) c.close();
-      a.close();
-      b.close();
-      registry.close();
     },
   };
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { types } from 'mediasoup';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { eventually, joinRoom, sleep, startNodePair, untilFlowing, type NodePair } from '../helpers/node.js';
+import { eventually, sleep, untilFlowing } from '../helpers/node.js';
+import { nodePairFor } from '../helpers/nodePair.js';
 import { encodingPackets, simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
 import { tapCapabilities } from '../../relay/LayerFilter.js';
 import { DEMAND_INTERVAL_MS } from '../../relay/OutgoingPipe.js';
@@ -22,11 +23,9 @@ const WINDOW_MS = 3000;
 const NOTHING_SENT_MS = 3 * DEMAND_INTERVAL_MS;
 
 describe('relay demand: only the layers the far node needs cross, none when it needs none', () => {
-  let pair: NodePair;
+  const pair = nodePairFor(ROOM, { a: 'demand-a', b: 'demand-b' });
   let a: RegionNode;
   let b: RegionNode;
-  let clients: SignalClient[];
-  let stops: (() => void)[];
   let producerId: string;
   let sender: Awaited<ReturnType<typeof startSimulcastSender>>;
   let sink: Awaited<ReturnType<typeof startVp8Sink>>;
@@ -73,11 +72,11 @@ describe('relay demand: only the layers the far node needs cross, none when it n
    */
   async function plainWatcher(node: RegionNode, name: string) {
     const client = await SignalClient.connect(node.wsUrl);
-    clients.push(client);
+    pair.clients.push(client);
     const caps = await client.request('getRouterRtpCapabilities');
     const join = await client.request('join', { room: ROOM, displayName: name, rtpCapabilities: tapCapabilities(caps) });
     const s = await startVp8Sink();
-    stops.push(s.close);
+    pair.stops.push(s.close);
     const recv = await client.request('createPlainTransport', { direction: 'recv' });
     await client.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: s.port });
     return { client, join, sink: s };
@@ -90,18 +89,16 @@ describe('relay demand: only the layers the far node needs cross, none when it n
   };
 
   before(async () => {
-    pair = await startNodePair(ROOM, { a: 'demand-a', b: 'demand-b' });
-    ({ a, b, clients, stops } = pair);
-    const pub = await joinRoom(a, ROOM, 'Pub');
-    clients.push(pub.client);
+    ({ a, b } = pair);
+    const pub = await pair.join(a, 'Pub');
     const send = await pub.client.request('createPlainTransport', { direction: 'send' });
     const layers = THREE_LAYERS(7100);
     ({ producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastRtpParameters(layers) }));
     sender = await startSimulcastSender({ ip: send.ip, port: send.port }, layers);
-    stops.push(() => sender.stop());
+    pair.stops.push(() => sender.stop());
 
     // Someone who watches nothing keeps the room (and the link) on B when the viewer leaves.
-    clients.push((await joinRoom(b, ROOM, 'Bystander')).client);
+    await pair.join(b, 'Bystander');
     const v = await plainWatcher(b, 'Viewer');
     viewer = v.client;
     sink = v.sink;
@@ -116,7 +113,6 @@ describe('relay demand: only the layers the far node needs cross, none when it n
 
   after(() => {
     if (Object.keys(rows).length) console.log(`# relay-demand figures: ${JSON.stringify(rows)}`);
-    pair?.close();
   });
 
   it('keeps the pipe\'s shape: one pipe producer on B with three encodings, RTX and key-frame feedback', async () => {
