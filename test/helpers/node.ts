@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
-import { SignalClient, videoRtpParameters } from './SignalClient.js';
+import { audioRtpParameters, SignalClient, videoRtpParameters } from './SignalClient.js';
 import { eventually as poll, sleep } from '../../core/wait.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
@@ -54,6 +54,22 @@ export async function untilFlowing(read: () => Promise<number[]>, flowing: numbe
   }, what, timeoutMs);
 }
 
+/**
+ * A one-way call in `room`: `names[0]` joins and sends one stream (`kind`, `ssrc`) over a WebRTC
+ * send transport, then `names[1]` joins with a receive transport and gets its consumer (paused,
+ * as made). The sender's transport is returned for more producers.
+ */
+export async function oneWayCall(node: RegionNode, room: string, names: [string, string], stream: { kind: 'audio' | 'video'; ssrc: number }) {
+  const a = await joinRoom(node, room, names[0]);
+  const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
+  const rtpParameters = stream.kind === 'audio' ? audioRtpParameters(stream.ssrc) : videoRtpParameters(stream.ssrc);
+  const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: stream.kind, rtpParameters });
+  const b = await joinRoom(node, room, names[1]);
+  await b.client.request('createWebRtcTransport', { direction: 'recv' });
+  const newConsumer = await b.client.waitFor('newConsumer', (d) => d.producerId === producerId);
+  return { a, b, sendTransportId: send.transportId as string, producerId: producerId as string, newConsumer };
+}
+
 /** A call in progress that abuse elsewhere on the node must leave alone: A sends video, B watches it. */
 export interface BystanderCall {
   a: SignalClient;
@@ -67,12 +83,7 @@ export interface BystanderCall {
 }
 
 export async function startBystanderCall(node: RegionNode, room = 'bystanders'): Promise<BystanderCall> {
-  const a = await joinRoom(node, room, 'A');
-  const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
-  const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: videoRtpParameters(777) });
-  const b = await joinRoom(node, room, 'B');
-  await b.client.request('createWebRtcTransport', { direction: 'recv' });
-  const nc = await b.client.waitFor('newConsumer');
+  const { a, b, producerId, newConsumer: nc } = await oneWayCall(node, room, ['A', 'B'], { kind: 'video', ssrc: 777 });
   await b.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
   return {
     a: a.client,

@@ -26,21 +26,32 @@ const RATE_WINDOW_MS = 2000;
  */
 const PAST_HEARTBEATS_MS = 4000;
 
-async function setup(t: TestContext): Promise<{ fake: FakeConsul; make: (o?: Partial<ConsulRegistryOptions>) => ConsulRegistry }> {
+interface Setup {
+  fake: FakeConsul;
+  make: (o?: Partial<ConsulRegistryOptions>) => ConsulRegistry;
+  /** A registry whose node 'a-node' is registered and present in ROOM, and that presence's session. */
+  present: (o?: Partial<ConsulRegistryOptions>) => Promise<{ reg: ConsulRegistry; session: string }>;
+}
+
+async function setup(t: TestContext): Promise<Setup> {
   const fake = await FakeConsul.start();
   const made: ConsulRegistry[] = [];
   t.after(async () => {
     for (const r of made) r.close();
     await fake.close();
   });
-  return {
-    fake,
-    make: (o = {}) => {
-      const r = quickRegistry(fake.url, o);
-      made.push(r);
-      return r;
-    },
+  const make: Setup['make'] = (o = {}) => {
+    const r = quickRegistry(fake.url, o);
+    made.push(r);
+    return r;
   };
+  const present: Setup['present'] = async (o = {}) => {
+    const reg = make(o);
+    await reg.registerNode(testRecord('a-node'));
+    await reg.addRoomPresence(ROOM, asNodeId('a-node'));
+    return { reg, session: activeSession(fake, 'a-node')! };
+  };
+  return { fake, make, present };
 }
 
 /** Every value a watch delivered, in order. */
@@ -163,12 +174,10 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('a dead node (its session destroyed) loses its presence at once; a live node recreates its session and re-acquires its rooms', async (t) => {
-    const { fake, make } = await setup(t);
+    const { fake, make, present } = await setup(t);
     const { log, lines } = capturingLogger('info');
-    const a = make({ log });
+    const { reg: a } = await present({ log });
     const observer = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
     await a.addRoomPresence(asRoomId('retro'), asNodeId('a-node'));
     const seen = recorder<NodeId[]>();
     observer.watchRoom(ROOM, seen.cb);
@@ -349,11 +358,8 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('deregisterNode destroys the session (presence gone at once) and deregisters the service', async (t) => {
-    const { fake, make } = await setup(t);
-    const a = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
-    const session = activeSession(fake, 'a-node')!;
+    const { fake, present } = await setup(t);
+    const { reg: a, session } = await present();
     await a.deregisterNode(asNodeId('a-node'));
     assert.equal(fake.requestsTo(`/v1/session/destroy/${session}`, 'PUT').length, 1);
     assert.equal(fake.requestsTo('/v1/agent/service/deregister/a-node', 'PUT').length, 1);
@@ -366,11 +372,8 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('a restarted process of the same node destroys its predecessor’s session and takes over its presence', async (t) => {
-    const { fake, make } = await setup(t);
-    const old = make();
-    await old.registerNode(testRecord('a-node'));
-    await old.addRoomPresence(ROOM, asNodeId('a-node'));
-    const stale = activeSession(fake, 'a-node')!;
+    const { fake, make, present } = await setup(t);
+    const { reg: old, session: stale } = await present();
     old.close(); // crashed: the check is still passing, so its session lives on
 
     const next = make();
@@ -382,10 +385,8 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('an agent that lost the registration refuses the check pass: the node registers again and restores its presence', async (t) => {
-    const { fake, make } = await setup(t);
-    const a = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
+    const { fake, present } = await setup(t);
+    const { reg: a } = await present();
     fake.dropService('a-node'); // agent restarted without its data dir; the session went with the check
     assert.deepEqual(fake.kvKeys(), []);
 
