@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { types } from 'mediasoup';
-import { eventually } from '../helpers/node.js';
+import { eventually, sleep } from '../helpers/node.js';
 import { nodePairFor } from '../helpers/nodePair.js';
 
 // Loss between regions is repaired on the pipe (NACK answered by RTX from the origin), and a
 // far viewer's key-frame request travels back to the publisher: both need the pipe made with
 // RTX and the NACK/PLI/FIR feedback kept on both halves of the pipe.
 const ROOM = 'wan';
+/** Past mediasoup's key-frame request retries (one, 1 s after an unanswered request). */
+const KEYFRAME_RETRIES_DONE_MS = 2500;
 
 describe('relay over a lossy WAN: the pipe carries NACK/RTX and key-frame requests', () => {
   const pair = nodePairFor(ROOM, { a: 'wan-a', b: 'wan-b' });
@@ -50,8 +52,9 @@ describe('relay over a lossy WAN: the pipe carries NACK/RTX and key-frame reques
     const before = await requests();
     const consumer = b.rooms().get(ROOM as never)!.peers.get(viewer.join.peerId)!.consumers.get(nc.data.consumerId)!;
     // mediasoup's key-frame request manager retries an unanswered request once after a second
-    // (the fake stream never sends a key frame): wait until those are done.
-    await new Promise((r) => setTimeout(r, 2500));
+    // (the fake stream never sends a key frame): wait until those are done. Nothing outside the
+    // worker tells when its timers are idle, and a retry counted below would pass for B's request.
+    await sleep(KEYFRAME_RETRIES_DONE_MS);
     await consumer.requestKeyFrame();
     await eventually(async () => (await requests()) > before, 'a second key-frame request from B reaches A\'s producer', 10_000);
   });
