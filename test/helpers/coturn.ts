@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { eventually, sleep } from './node.js';
+import { eventually } from './node.js';
 import { freePort } from './ports.js';
+import { spawnWatched } from './process.js';
 
 export const TURNSERVER = process.env.TURNSERVER_PATH ?? '/usr/bin/turnserver';
 /** coturn's relay ports: above Linux's ephemeral range (32768-60999), so no other socket has one. */
@@ -28,8 +28,7 @@ export async function startCoturn(): Promise<Coturn> {
   const dir = mkdtempSync(path.join(tmpdir(), 'octomesh-coturn-'));
   const port = await freePort();
   const secret = randomBytes(24).toString('hex');
-  let out = '';
-  const proc = spawn(TURNSERVER, [
+  const turn = spawnWatched(TURNSERVER, [
     '-n',
     '--listening-ip=127.0.0.1',
     '--relay-ip=127.0.0.1',
@@ -49,30 +48,25 @@ export async function startCoturn(): Promise<Coturn> {
     '--verbose',
     `--userdb=${path.join(dir, 'turndb')}`,
     `--pidfile=${path.join(dir, 'turnserver.pid')}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.once('error', (err) => (out += `\nspawn failed: ${err.message}`));
+  ], {}, { signal: 'SIGTERM', graceMs: 3000 });
   try {
     await eventually(async () => {
-      if (proc.exitCode !== null || out.includes('spawn failed')) throw new Error(`turnserver exited:\n${out}`);
+      if (turn.proc.exitCode !== null || turn.output().includes('spawn failed')) throw new Error(`turnserver exited:\n${turn.output()}`);
       return new Promise<boolean>((resolve) => {
         const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
         s.once('error', () => resolve(false));
       });
     }, 'turnserver listening', 10_000);
   } catch (err) {
-    proc.kill('SIGKILL');
+    turn.proc.kill('SIGKILL');
     throw err;
   }
   return {
     port,
     secret,
-    output: () => out,
+    output: turn.output,
     stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      await Promise.race([exited, sleep(3000).then(() => proc.kill('SIGKILL'))]);
+      await turn.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

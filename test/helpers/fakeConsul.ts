@@ -126,6 +126,11 @@ export class FakeConsul {
     this.#faults = [];
   }
 
+  /** Client connections open now (a closed ConsulRegistry destroys its HTTP agent's). */
+  connections(): Promise<number> {
+    return new Promise((resolve, reject) => this.#server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+  }
+
   requestsTo(prefix: string, method?: string): LoggedRequest[] {
     return this.requests.filter((r) => r.path.startsWith(prefix) && (!method || r.method === method));
   }

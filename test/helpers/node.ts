@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { loadConfig, type Config, type DeepPartial } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
-import { LocalRegistry } from '../../core/registry/LocalRegistry.js';
 import { RegionNode, type RegionNodeDeps } from '../../region-node/RegionNode.js';
-import type { Link } from '../../relay/Link.js';
-import { SignalClient, videoRtpParameters } from './SignalClient.js';
+import { audioRtpParameters, SignalClient, videoRtpParameters } from './SignalClient.js';
 import { eventually as poll, sleep } from '../../core/wait.js';
 
 /** A real region node on ephemeral ports (HTTP and WebRTC), one worker, quiet logs. */
@@ -38,6 +36,40 @@ export function eventually(check: () => boolean | Promise<boolean>, what: string
   return poll(check, what, timeoutMs);
 }
 
+/**
+ * Waits until exactly the counters at the indexes in `flowing` grow, on two polls in a row (a
+ * poll is about 50 ms): a pause, a resume or a layer switch has taken effect and what was in
+ * flight before it has landed, so a window opened now sees only what flows after it. `read`
+ * returns packet counters (per layer, per stream); `flowing: []` waits for all of them to stop.
+ */
+export async function untilFlowing(read: () => Promise<number[]>, flowing: number[], what: string, timeoutMs = 10_000): Promise<void> {
+  let last = await read();
+  let streak = 0;
+  await poll(async () => {
+    const now = await read();
+    const matches = now.every((n, i) => (n > last[i]!) === flowing.includes(i));
+    last = now;
+    streak = matches ? streak + 1 : 0;
+    return streak >= 2;
+  }, what, timeoutMs);
+}
+
+/**
+ * A one-way call in `room`: `names[0]` joins and sends one stream (`kind`, `ssrc`) over a WebRTC
+ * send transport, then `names[1]` joins with a receive transport and gets its consumer (paused,
+ * as made). The sender's transport is returned for more producers.
+ */
+export async function oneWayCall(node: RegionNode, room: string, names: [string, string], stream: { kind: 'audio' | 'video'; ssrc: number }) {
+  const a = await joinRoom(node, room, names[0]);
+  const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
+  const rtpParameters = stream.kind === 'audio' ? audioRtpParameters(stream.ssrc) : videoRtpParameters(stream.ssrc);
+  const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: stream.kind, rtpParameters });
+  const b = await joinRoom(node, room, names[1]);
+  await b.client.request('createWebRtcTransport', { direction: 'recv' });
+  const newConsumer = await b.client.waitFor('newConsumer', (d) => d.producerId === producerId);
+  return { a, b, sendTransportId: send.transportId as string, producerId: producerId as string, newConsumer };
+}
+
 /** A call in progress that abuse elsewhere on the node must leave alone: A sends video, B watches it. */
 export interface BystanderCall {
   a: SignalClient;
@@ -51,12 +83,7 @@ export interface BystanderCall {
 }
 
 export async function startBystanderCall(node: RegionNode, room = 'bystanders'): Promise<BystanderCall> {
-  const a = await joinRoom(node, room, 'A');
-  const send = await a.client.request('createWebRtcTransport', { direction: 'send' });
-  const { producerId } = await a.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: videoRtpParameters(777) });
-  const b = await joinRoom(node, room, 'B');
-  await b.client.request('createWebRtcTransport', { direction: 'recv' });
-  const nc = await b.client.waitFor('newConsumer');
+  const { a, b, producerId, newConsumer: nc } = await oneWayCall(node, room, ['A', 'B'], { kind: 'video', ssrc: 777 });
   await b.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
   return {
     a: a.client,
@@ -75,40 +102,6 @@ export async function startBystanderCall(node: RegionNode, room = 'bystanders'):
     close() {
       a.client.close();
       b.client.close();
-    },
-  };
-}
-
-/** Two real nodes on one local registry, for relay tests: A in eu-west, B in us-east. */
-export interface NodePair {
-  a: RegionNode;
-  b: RegionNode;
-  /** What the test opens on them (signaling clients, RTP senders and sinks), closed with them. */
-  clients: SignalClient[];
-  stops: (() => void)[];
-  /** `node`'s link to `remote` in `room`. */
-  linkTo(node: RegionNode, remote: RegionNode): Link | undefined;
-  close(): void;
-}
-
-export async function startNodePair(room: string, ids: { a: string; b: string }, bOverrides: DeepPartial<Config> = {}): Promise<NodePair> {
-  const registry = new LocalRegistry();
-  const a = await startTestNode({ nodeId: ids.a }, { registry });
-  const b = await startTestNode({ nodeId: ids.b, region: 'us-east', latitude: 38.9, longitude: -77.04, ...bOverrides }, { registry });
-  const clients: SignalClient[] = [];
-  const stops: (() => void)[] = [];
-  return {
-    a,
-    b,
-    clients,
-    stops,
-    linkTo: (node, remote) => node.rooms().get(room as never)?.cascade?.links().find((l) => l.remoteNode === remote.nodeId),
-    close: () => {
-      for (const s of stops) s();
-      for (const c of clients) c.close();
-      a.close();
-      b.close();
-      registry.close();
     },
   };
 }

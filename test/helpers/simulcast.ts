@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import type { types } from 'mediasoup';
 import { isVp8Keyframe, parseRtpHeader, rtpPayloadOffset, RtpPacketizer, vp8Payload } from '../../bench/rtp.js';
 
 /** One simulcast encoding: its SSRC and its frames' shape (30 fps). */
@@ -130,4 +131,19 @@ export async function startVp8Sink() {
   });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   return { port: sock.address().port, counts: () => ({ ...c }), close: () => sock.close() };
+}
+
+/**
+ * RTP packets each encoding of `producers` has received so far, summed by encoding index (a
+ * simulcast producer's layer i is its encoding i; a stream not yet seen counts 0).
+ */
+export async function encodingPackets(producers: types.Producer[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of producers) {
+    const stats = p.closed ? [] : await p.getStats().catch(() => []);
+    (p.rtpParameters.encodings ?? []).forEach((e, i) => {
+      out[i] = (out[i] ?? 0) + (stats.find((s) => s.ssrc === e.ssrc)?.packetCount ?? 0);
+    });
+  }
+  return out;
 }

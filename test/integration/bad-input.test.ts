@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { joinRoom, sleep, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
-import { SignalClient } from '../helpers/SignalClient.js';
+import { eventually, joinRoom, startBystanderCall, startTestNode, type BystanderCall } from '../helpers/node.js';
+import { SignalClient, type Response } from '../helpers/SignalClient.js';
 
 // Every bad input gets a clear error (or a close with a reason), the process carries on, and a
 // call in progress on the same node is untouched: its producer and consumer stay open.
@@ -45,12 +45,9 @@ describe('bad input on the signaling socket', () => {
       const client = await SignalClient.connect(node.wsUrl);
       const waiting = c.id === null ? client.nextAnonymous() : undefined;
       client.sendRaw(c.frame);
-      let response;
+      let response: Response | undefined;
       if (waiting) response = await waiting;
-      else {
-        const started = Date.now();
-        while (!(response = client.responses.find((r) => r.id === c.id)) && Date.now() - started < 3000) await sleep(10);
-      }
+      else await eventually(() => (response = client.responses.find((r) => r.id === c.id)) !== undefined, 'a response came', 3000);
       assert.ok(response, 'a response came');
       assert.equal(response.ok, false);
       assert.equal(response.error?.code, c.code);

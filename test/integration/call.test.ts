@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { workerBin } from 'mediasoup';
 import { workerCryptoBackend } from '../../region-node/workerCrypto.js';
-import { eventually, joinRoom, startTestNode } from '../helpers/node.js';
+import { eventually, joinRoom, oneWayCall, startTestNode } from '../helpers/node.js';
 import { audioRtpParameters, SignalClient, videoRtpParameters } from '../helpers/SignalClient.js';
 
 describe('a call on one region node (real mediasoup worker, real uWS sockets)', () => {
@@ -65,13 +65,9 @@ describe('a call on one region node (real mediasoup worker, real uWS sockets)', 
   });
 
   it('a late joiner consumes what is already produced, and producers reach consumers made later', async () => {
-    const a = await joinRoom(node, 'call-2', 'A');
-    const sendA = await a.client.request('createWebRtcTransport', { direction: 'send' });
-    const p1 = await a.client.request('produce', { transportId: sendA.transportId, kind: 'audio', rtpParameters: audioRtpParameters(3333) });
-    const b = await joinRoom(node, 'call-2', 'B');
-    await b.client.request('createWebRtcTransport', { direction: 'recv' });
-    await b.client.waitFor('newConsumer', (d) => d.producerId === p1.producerId);
-    const p2 = await a.client.request('produce', { transportId: sendA.transportId, kind: 'video', rtpParameters: videoRtpParameters(4444) });
+    // B joins after A's audio: it consumes what is already produced.
+    const { a, b, sendTransportId } = await oneWayCall(node, 'call-2', ['A', 'B'], { kind: 'audio', ssrc: 3333 });
+    const p2 = await a.client.request('produce', { transportId: sendTransportId, kind: 'video', rtpParameters: videoRtpParameters(4444) });
     await b.client.waitFor('newConsumer', (d) => d.producerId === p2.producerId);
     assert.equal(b.client.notifications.filter((n) => n.notification === 'newConsumer').length, 2, 'one consumer per producer, never two');
     a.client.close();
@@ -115,12 +111,7 @@ describe('a call on one region node (real mediasoup worker, real uWS sockets)', 
   });
 
   it('a peer that vanishes (socket dropped) has its producers closed for everyone', async () => {
-    const a = await joinRoom(node, 'call-4', 'Vanisher');
-    const sendA = await a.client.request('createWebRtcTransport', { direction: 'send' });
-    const p = await a.client.request('produce', { transportId: sendA.transportId, kind: 'video', rtpParameters: videoRtpParameters(5555) });
-    const b = await joinRoom(node, 'call-4', 'Stayer');
-    await b.client.request('createWebRtcTransport', { direction: 'recv' });
-    await b.client.waitFor('newConsumer', (d) => d.producerId === p.producerId);
+    const { a, b, ...p } = await oneWayCall(node, 'call-4', ['Vanisher', 'Stayer'], { kind: 'video', ssrc: 5555 });
     const t0 = Date.now();
     a.client.ws.terminate(); // no close frame: the TCP connection just goes
     await b.client.waitFor('producerClosed', (d) => d.producerId === p.producerId, 5000);

@@ -15,22 +15,43 @@ import { capturingLogger, eventually, quickRegistry, sleep, testRecord } from '.
 // and how it behaves when nodes die, sessions vanish, indexes go backwards and Consul fails.
 
 const ROOM = asRoomId('standup');
+/**
+ * The window over which retries and polls are counted: what these tests assert is a bound on a
+ * rate (backoff, a rate limit), and no event marks a request that a spinning loop would send.
+ */
+const RATE_WINDOW_MS = 2000;
+/**
+ * Past two heartbeats (one every DEFAULT_CHECK_TTL_SEC / 3, 1.7 s) and a blocking wait (2 s in
+ * quickRegistry): how long a closed or deregistered node is watched for a request that must not come.
+ */
+const PAST_HEARTBEATS_MS = 4000;
 
-async function setup(t: TestContext): Promise<{ fake: FakeConsul; make: (o?: Partial<ConsulRegistryOptions>) => ConsulRegistry }> {
+interface Setup {
+  fake: FakeConsul;
+  make: (o?: Partial<ConsulRegistryOptions>) => ConsulRegistry;
+  /** A registry whose node 'a-node' is registered and present in ROOM, and that presence's session. */
+  present: (o?: Partial<ConsulRegistryOptions>) => Promise<{ reg: ConsulRegistry; session: string }>;
+}
+
+async function setup(t: TestContext): Promise<Setup> {
   const fake = await FakeConsul.start();
   const made: ConsulRegistry[] = [];
   t.after(async () => {
     for (const r of made) r.close();
     await fake.close();
   });
-  return {
-    fake,
-    make: (o = {}) => {
-      const r = quickRegistry(fake.url, o);
-      made.push(r);
-      return r;
-    },
+  const make: Setup['make'] = (o = {}) => {
+    const r = quickRegistry(fake.url, o);
+    made.push(r);
+    return r;
   };
+  const present: Setup['present'] = async (o = {}) => {
+    const reg = make(o);
+    await reg.registerNode(testRecord('a-node'));
+    await reg.addRoomPresence(ROOM, asNodeId('a-node'));
+    return { reg, session: activeSession(fake, 'a-node')! };
+  };
+  return { fake, make, present };
 }
 
 /** Every value a watch delivered, in order. */
@@ -153,12 +174,10 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('a dead node (its session destroyed) loses its presence at once; a live node recreates its session and re-acquires its rooms', async (t) => {
-    const { fake, make } = await setup(t);
+    const { fake, make, present } = await setup(t);
     const { log, lines } = capturingLogger('info');
-    const a = make({ log });
+    const { reg: a } = await present({ log });
     const observer = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
     await a.addRoomPresence(asRoomId('retro'), asNodeId('a-node'));
     const seen = recorder<NodeId[]>();
     observer.watchRoom(ROOM, seen.cb);
@@ -219,10 +238,18 @@ describe('ConsulRegistry against a fake Consul', () => {
     await a.updateNode(asNodeId('a-node'), { load: { peers: 5, rooms: 1, consumers: 4, cpu: 0.3 } });
     await eventually(() => seen.last()?.[0]?.load.peers === 5, 'load seen');
     const count = seen.values.length;
-    await sleep(2500); // two waits time out with nothing new
+    const health = (): LoggedRequest[] => fake.requestsTo(`/v1/health/service/${SERVICE_NAME}`);
+    // The change came with a new index; every read since carries it. A third read on it means
+    // two waits on it timed out (a change would have brought another index).
+    const onLastIndex = (): number => {
+      const reads = health();
+      const last = reads.at(-1)?.query.index;
+      return last === undefined ? 0 : reads.filter((r) => r.query.index === last).length;
+    };
+    await eventually(() => onLastIndex() >= 3, 'two waits time out with nothing new');
     assert.equal(seen.values.length, count, 'no callback for a timed-out wait');
 
-    const reads = fake.requestsTo(`/v1/health/service/${SERVICE_NAME}`);
+    const reads = health();
     assert.equal(reads[0]!.query.index, undefined, 'the first read does not block');
     for (const r of reads.slice(1)) {
       assert.match(r.query.index ?? '', /^[1-9]\d*$/);
@@ -273,7 +300,10 @@ describe('ConsulRegistry against a fake Consul', () => {
     assert.ok(blockedAt > 5, `blocked at ${blockedAt}`);
 
     fake.rewind(blockedAt - 1); // every index back to 1: the next writes get indexes below blockedAt
-    await sleep(100);
+    await eventually(
+      () => fake.requestsTo(`/v1/kv/octomesh/rooms/${ROOM}/`).some((r) => r.query.index && Number(r.query.index) < blockedAt),
+      'the watch blocks again, on an index from after the restore',
+    );
     const started = Date.now();
     await a.addRoomPresence(ROOM, asNodeId('a-node')); // written at an index below the one the watch had
     await eventually(() => seen.last()?.join() === 'a-node', 'change after the restore delivered', 3000);
@@ -287,7 +317,7 @@ describe('ConsulRegistry against a fake Consul', () => {
     fake.fail(1000, 500, (r) => r.path.startsWith('/v1/health/'));
     const seen = recorder<NodeRecord[]>();
     observer.watchNodes(seen.cb);
-    await sleep(2000);
+    await sleep(RATE_WINDOW_MS);
     const failed = fake.requestsTo('/v1/health/').length;
     // Delays 100, 200, 400, 800 ms (each 50-100 % with jitter): 4 to 7 tries in 2 s.
     assert.ok(failed >= 3 && failed <= 8, `${failed} requests in 2 s`);
@@ -310,7 +340,7 @@ describe('ConsulRegistry against a fake Consul', () => {
     const reg = quickRegistry(`http://127.0.0.1:${port}`, { log, loop: { backoffBaseMs: 100, backoffMaxMs: 2000 } });
     t.after(() => reg.close());
     reg.watchRoom(ROOM, () => assert.fail('no answer can come'));
-    await sleep(2000);
+    await sleep(RATE_WINDOW_MS);
     const tries = lines.filter((l) => /watch failed/.test(l.msg)).length;
     assert.ok(tries >= 3 && tries <= 8, `${tries} tries in 2 s`);
     await assert.rejects(reg.registerNode(testRecord('x')), /ECONNREFUSED/);
@@ -321,18 +351,15 @@ describe('ConsulRegistry against a fake Consul', () => {
     fake.noBlocking = true;
     const observer = make({ loop: { burst: 3, perSec: 2 } });
     observer.watchNodes(() => undefined);
-    await sleep(2000);
+    await sleep(RATE_WINDOW_MS);
     const n = fake.requestsTo('/v1/health/').length;
     assert.ok(n <= 3 + 2 * 2 + 1, `${n} requests in 2 s (burst 3, then 2/s)`);
     assert.ok(n >= 3);
   });
 
   it('deregisterNode destroys the session (presence gone at once) and deregisters the service', async (t) => {
-    const { fake, make } = await setup(t);
-    const a = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
-    const session = activeSession(fake, 'a-node')!;
+    const { fake, present } = await setup(t);
+    const { reg: a, session } = await present();
     await a.deregisterNode(asNodeId('a-node'));
     assert.equal(fake.requestsTo(`/v1/session/destroy/${session}`, 'PUT').length, 1);
     assert.equal(fake.requestsTo('/v1/agent/service/deregister/a-node', 'PUT').length, 1);
@@ -340,16 +367,13 @@ describe('ConsulRegistry against a fake Consul', () => {
     assert.deepEqual(fake.kvKeys(), []);
     assert.deepEqual(fake.sessions(), []);
     const before = fake.requests.length;
-    await sleep(4000); // past a heartbeat period: nothing more is sent for this node
+    await sleep(PAST_HEARTBEATS_MS); // nothing more is sent for this node
     assert.equal(fake.requests.filter((r, i) => i >= before && r.method === 'PUT').length, 0);
   });
 
   it('a restarted process of the same node destroys its predecessor’s session and takes over its presence', async (t) => {
-    const { fake, make } = await setup(t);
-    const old = make();
-    await old.registerNode(testRecord('a-node'));
-    await old.addRoomPresence(ROOM, asNodeId('a-node'));
-    const stale = activeSession(fake, 'a-node')!;
+    const { fake, make, present } = await setup(t);
+    const { reg: old, session: stale } = await present();
     old.close(); // crashed: the check is still passing, so its session lives on
 
     const next = make();
@@ -361,10 +385,8 @@ describe('ConsulRegistry against a fake Consul', () => {
   });
 
   it('an agent that lost the registration refuses the check pass: the node registers again and restores its presence', async (t) => {
-    const { fake, make } = await setup(t);
-    const a = make();
-    await a.registerNode(testRecord('a-node'));
-    await a.addRoomPresence(ROOM, asNodeId('a-node'));
+    const { fake, present } = await setup(t);
+    const { reg: a } = await present();
     fake.dropService('a-node'); // agent restarted without its data dir; the session went with the check
     assert.deepEqual(fake.kvKeys(), []);
 
@@ -382,9 +404,11 @@ describe('ConsulRegistry against a fake Consul', () => {
     await eventually(() => fake.requestsTo('/v1/kv/').length > 0 && fake.requestsTo('/v1/health/').length > 0, 'watches running');
     a.close();
     a.close();
-    await sleep(50);
+    // Requests in flight settle, then the client's sockets are destroyed: nothing sent before
+    // close() can be logged after `before`.
+    await eventually(async () => (await fake.connections()) === 0, 'the closed registry dropped its connections');
     const before = fake.requests.length;
-    await sleep(4000);
+    await sleep(PAST_HEARTBEATS_MS); // no heartbeat, no watch read
     assert.equal(fake.requests.length, before);
 
     const script = fileURLToPath(new URL('../helpers/fakeConsulChild.js', import.meta.url));

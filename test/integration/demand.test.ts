@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RegionNode } from '../../region-node/RegionNode.js';
 import { DYNACAST_HOLD_MS } from '../../region-node/Dynacast.js';
-import { eventually, joinRoom, sleep, startNodePair, startTestNode, type NodePair } from '../helpers/node.js';
-import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
+import { eventually, joinRoom, sleep, startTestNode, untilFlowing } from '../helpers/node.js';
+import { nodePairFor } from '../helpers/nodePair.js';
 import { audioRtpParameters, videoRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
 
 // Demand decides what flows: the client's pause, last-N and the tile size set each consumer's
@@ -185,86 +185,58 @@ describe('adaptive stream and dynacast on one node', () => {
 });
 
 describe('pipe demand across two real nodes', () => {
-  let pair: NodePair;
   const ROOM = 'pipedemand';
-
-  before(async () => {
-    pair = await startNodePair(ROOM, { a: 'pd-a', b: 'pd-b' });
-  });
-  after(() => pair?.close());
+  const pair = nodePairFor(ROOM, { a: 'pd-a', b: 'pd-b' });
+  /**
+   * How long a paused pipe is watched for packets that must not cross (the sender makes 100 a
+   * second): nothing marks a packet that is not sent, so a bounded window it is.
+   */
+  const NOTHING_CROSSES_MS = 400;
 
   it('pauses the pipe while its only far watcher is paused, and resumes it on demand', async () => {
-    const { a, b, clients, stops } = pair;
-    const pub = await joinRoom(a, ROOM, 'Pub');
-    clients.push(pub.client);
-    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
-    const { producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(4242) });
-    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 4242, payloadType: 100, intervalMs: 10, size: 160 });
-    stops.push(rtp.stop);
-
-    const far = await joinRoom(b, ROOM, 'Far');
-    clients.push(far.client);
-    const sink = await startRtpSink();
-    stops.push(sink.close);
-    const t = await far.client.request('createPlainTransport', { direction: 'recv' });
-    await far.client.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
-    const nc = await far.client.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    const { a, b } = pair;
+    const { pub: { producerId }, far: { client: far, sink }, newConsumer: nc } = await pair.across({ kind: 'audio', ssrc: 4242, intervalMs: 10, size: 160 });
     const link = () => pair.linkTo(a, b)!;
     const crossed = async () => (await link().stats()).packetsOut;
 
     // Made paused and not yet resumed by its client: nobody watches, so nothing crosses.
     await eventually(() => link()?.remoteDemand(producerId) === 0, 'A hears B needs nothing yet');
     const idle = await crossed();
-    await sleep(300);
+    await sleep(NOTHING_CROSSES_MS); // watching for packets
     assert.ok((await crossed()) - idle <= 2, 'nothing crosses before the far watcher resumes');
 
-    await far.client.request('resumeConsumer', { consumerId: nc.data.consumerId });
+    await far.request('resumeConsumer', { consumerId: nc.data.consumerId });
     await eventually(() => link().remoteDemand(producerId) === 1, 'A hears B needs the stream');
     await eventually(async () => (await crossed()) - idle > 50, 'the pipe carries media again');
     await eventually(() => sink.count() > 20, 'the far watcher receives it');
 
-    await far.client.request('pauseConsumer', { consumerId: nc.data.consumerId });
+    await far.request('pauseConsumer', { consumerId: nc.data.consumerId });
     await eventually(() => link().remoteDemand(producerId) === 0, 'A hears B needs nothing');
-    await sleep(100);
+    await untilFlowing(async () => [await crossed()], [], 'the pipe stops (what was in flight is counted)');
     const paused = await crossed();
-    await sleep(400);
-    assert.ok((await crossed()) - paused <= 2, `a pipe nobody watches carries nothing (${(await crossed()) - paused} packets in 400 ms at 100/s)`);
+    await sleep(NOTHING_CROSSES_MS); // watching for packets
+    assert.ok((await crossed()) - paused <= 2, `a pipe nobody watches carries nothing (${(await crossed()) - paused} packets in ${NOTHING_CROSSES_MS} ms at 100/s)`);
     const localPipe = a.rooms().get(ROOM as never)!.cascade!.links()[0]!;
     assert.equal(localPipe.outgoingPipes().includes(producerId), true, 'the pipe itself stays (within the grace nobody re-negotiates)');
   });
 });
 
 describe('the active speaker reaches late joiners on every node', () => {
-  let pair: NodePair;
   const ROOM = 'speaker';
-
-  before(async () => {
-    pair = await startNodePair(ROOM, { a: 'sp-a', b: 'sp-b' });
-  });
-  after(() => pair?.close());
+  const pair = nodePairFor(ROOM, { a: 'sp-a', b: 'sp-b' });
 
   it('is in the join answer on the speaker\'s node and, through the relay Hello, on a node that joins the room later', async () => {
-    const { a, b, clients, stops } = pair;
-    const speaker = await joinRoom(a, ROOM, 'Speaker');
-    clients.push(speaker.client);
-    const send = await speaker.client.request('createPlainTransport', { direction: 'send' });
-    const rtpParameters = audioRtpParameters(6161) as { headerExtensions: unknown[] };
-    rtpParameters.headerExtensions = [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }];
-    await speaker.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters });
-    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 6161, payloadType: 100, intervalMs: 20, size: 60, audioLevelExtId: 1 });
-    stops.push(rtp.stop);
+    const { a, b } = pair;
+    const speaker = await pair.publish(a, 'Speaker', { kind: 'audio', ssrc: 6161, intervalMs: 20, size: 60, audioLevelExtId: 1 });
     await eventually(() => a.rooms().get(ROOM as never)?.activeSpeaker === speaker.join.peerId, 'A names the speaker', 10_000);
 
-    const lateA = await joinRoom(a, ROOM, 'LateA');
-    clients.push(lateA.client);
+    const lateA = await pair.join(a, 'LateA');
     assert.equal(lateA.join.activeSpeaker, speaker.join.peerId, 'a late joiner on the same node is told at once');
 
     // B hosts the room only now: its link's Hello from A carries the speaker.
-    const lateB = await joinRoom(b, ROOM, 'LateB');
-    clients.push(lateB.client);
+    const lateB = await pair.join(b, 'LateB');
     await lateB.client.waitFor('activeSpeaker', (d) => d.peerId === speaker.join.peerId, 10_000);
-    const lateB2 = await joinRoom(b, ROOM, 'LateB2');
-    clients.push(lateB2.client);
+    const lateB2 = await pair.join(b, 'LateB2');
     assert.equal(lateB2.join.activeSpeaker, speaker.join.peerId, 'B knows the speaker for its own late joiners');
   });
 });

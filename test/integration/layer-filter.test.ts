@@ -4,14 +4,18 @@ import { createWorker, type types } from 'mediasoup';
 import { createLogger } from '../../core/logger.js';
 import { MEDIA_CODECS } from '../../region-node/mediaCodecs.js';
 import { LayerFilter } from '../../relay/LayerFilter.js';
-import { eventually, sleep } from '../helpers/node.js';
-import { simulcastRtpParameters, startSimulcastSender, THREE_LAYERS } from '../helpers/simulcast.js';
+import { eventually, sleep, untilFlowing } from '../helpers/node.js';
+import { encodingPackets, simulcastRtpParameters, startSimulcastSender, THREE_LAYERS } from '../helpers/simulcast.js';
 
 // The LayerFilter on a real worker, without nodes around it: its lifetime (it goes with its
 // producer, its router, or close()), its layer switch, and what it costs the worker next to a
 // plain pipe of the producer (SRTP pipe pair, as between nodes).
 const log = createLogger({ level: 'silent' });
 const IP = '127.0.0.1';
+/** How long stopped layers are watched for a packet that must not come (30 frames a second). */
+const STOPPED_WINDOW_MS = 1000;
+/** The window a bitrate and the worker's CPU are measured over (a rate needs a duration). */
+const MEASURE_MS = 4000;
 
 describe('LayerFilter on a real worker', () => {
   let worker: types.Worker;
@@ -66,13 +70,13 @@ describe('LayerFilter on a real worker', () => {
     const inStar = async () => (await f.producer.getStats()).filter((s) => s.type === 'inbound-rtp').length;
     assert.equal(await inStar(), 3, 'P* receives three streams');
     f.setLayers(0b001);
-    await sleep(300);
+    await untilFlowing(packets, [0], 'only layer 0 flows through the tap');
     const before = await packets();
-    await sleep(1000);
+    await sleep(STOPPED_WINDOW_MS); // watching layers 1 and 2 for a packet
     const after = await packets();
-    assert.ok(after[0]! > before[0]!, 'layer 0 still flows');
     assert.equal(after[1], before[1], 'layer 1 stopped');
     assert.equal(after[2], before[2], 'layer 2 stopped');
+    await eventually(async () => (await packets())[0]! > before[0]!, 'layer 0 still flows');
     f.setLayers(0b100);
     await eventually(async () => (await packets())[2]! > after[2]!, 'layer 2 comes back when asked for', 10_000);
     f.close();
@@ -112,15 +116,15 @@ describe('LayerFilter on a real worker', () => {
       const u = await worker.getResourceUsage();
       return u.ru_utime + u.ru_stime;
     };
-    /** Worker CPU % and the far pipe producers' received kbit/s over a window. */
-    const window = async (producers: types.Producer[]) => {
+    /** Worker CPU % and the far pipe producers' received kbit/s over a window, once exactly `layers` arrive there. */
+    const window = async (producers: types.Producer[], layers: number[]) => {
       const count = async () => {
         const stats = (await Promise.all(producers.map((p) => p.getStats()))).flat();
         return { bytes: stats.reduce((n, s) => n + s.byteCount, 0), packets: stats.reduce((n, s) => n + s.packetCount, 0) };
       };
-      await sleep(1500);
+      if (producers.length) await untilFlowing(() => encodingPackets(producers), layers, `layers [${layers}] arrive at the far router, no other`);
       const [c0, n0, t0] = [await cpu(), await count(), performance.now()];
-      await sleep(4000);
+      await sleep(MEASURE_MS);
       const ms = performance.now() - t0;
       const n1 = await count();
       return { cpuPct: Math.round((((await cpu()) - c0) / ms) * 1000) / 10, kbps: Math.round(((n1.bytes - n0.bytes) * 8) / ms), pps: Math.round(((n1.packets - n0.packets) * 1000) / ms) };
@@ -137,18 +141,18 @@ describe('LayerFilter on a real worker', () => {
       return { pipe, close: () => (t1.close(), t2.close()) };
     };
 
-    const idle = await window([]);
+    const idle = await window([], []);
     const plain = await pipePair();
-    const direct = await window(await Promise.all(pubs.map((p) => plain.pipe(p.id))));
+    const direct = await window(await Promise.all(pubs.map((p) => plain.pipe(p.id))), [0, 1, 2]);
     plain.close();
     const filtered = await pipePair();
     const filters = await Promise.all(pubs.map((p) => LayerFilter.create({ router: origin, producer: p, listenIp: IP, log })));
     const farProducers = await Promise.all(filters.map((f) => filtered.pipe(f.producer.id)));
-    const all = await window(farProducers);
+    const all = await window(farProducers, [0, 1, 2]);
     for (const f of filters) f.setLayers(0b001);
-    const low = await window(farProducers);
+    const low = await window(farProducers, [0]);
     for (const f of filters) f.setLayers(0);
-    const none = await window(farProducers);
+    const none = await window(farProducers, []);
     filtered.close();
     for (const f of filters) f.close();
     for (const p of pubs) p.close();

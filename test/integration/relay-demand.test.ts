@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { types } from 'mediasoup';
 import type { RegionNode } from '../../region-node/RegionNode.js';
-import { eventually, joinRoom, sleep, startNodePair, type NodePair } from '../helpers/node.js';
-import { simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
+import { eventually, sleep, untilFlowing } from '../helpers/node.js';
+import { nodePairFor } from '../helpers/nodePair.js';
+import { encodingPackets, simulcastRtpParameters, startSimulcastSender, startVp8Sink, THREE_LAYERS } from '../helpers/simulcast.js';
 import { tapCapabilities } from '../../relay/LayerFilter.js';
+import { DEMAND_INTERVAL_MS } from '../../relay/OutgoingPipe.js';
 import { SignalClient } from '../helpers/SignalClient.js';
 
 // Demand is what crosses (issue #12 item 4): the node that receives a pipe tells the origin
@@ -12,14 +14,18 @@ import { SignalClient } from '../helpers/SignalClient.js';
 // origin forwards only those (through a LayerFilter) and pauses the pipe when nothing is
 // needed. A publisher with three layers on A, one watcher on B.
 const ROOM = 'demand';
+/** The window a bitrate is measured over (a rate needs a duration: no event ends it). */
 const WINDOW_MS = 3000;
+/**
+ * How long a demand that must NOT be sent is given to show up: three coalescing intervals, past
+ * any trailing flush. Nothing marks a message that never goes, so a bounded window it is.
+ */
+const NOTHING_SENT_MS = 3 * DEMAND_INTERVAL_MS;
 
 describe('relay demand: only the layers the far node needs cross, none when it needs none', () => {
-  let pair: NodePair;
+  const pair = nodePairFor(ROOM, { a: 'demand-a', b: 'demand-b' });
   let a: RegionNode;
   let b: RegionNode;
-  let clients: SignalClient[];
-  let stops: (() => void)[];
   let producerId: string;
   let sender: Awaited<ReturnType<typeof startSimulcastSender>>;
   let sink: Awaited<ReturnType<typeof startVp8Sink>>;
@@ -47,7 +53,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     const got = sink.counts().bytes;
     const cpu = await cpuMs();
     const t0 = performance.now();
-    await sleep(WINDOW_MS);
+    await sleep(WINDOW_MS); // the measurement window itself
     const ms = performance.now() - t0;
     const kbps = (bytes: number) => Math.round((bytes * 8) / ms);
     return {
@@ -66,29 +72,33 @@ describe('relay demand: only the layers the far node needs cross, none when it n
    */
   async function plainWatcher(node: RegionNode, name: string) {
     const client = await SignalClient.connect(node.wsUrl);
-    clients.push(client);
+    pair.clients.push(client);
     const caps = await client.request('getRouterRtpCapabilities');
     const join = await client.request('join', { room: ROOM, displayName: name, rtpCapabilities: tapCapabilities(caps) });
     const s = await startVp8Sink();
-    stops.push(s.close);
+    pair.stops.push(s.close);
     const recv = await client.request('createPlainTransport', { direction: 'recv' });
     await client.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: s.port });
     return { client, join, sink: s };
   }
 
+  /** Waits until exactly `layers` arrive at B's pipe producer: the last switch is done, what was in flight landed. */
+  const untilCrossing = async (layers: number[], what: string): Promise<void> => {
+    const pipeProducer = await ba().pipe(producerId);
+    await untilFlowing(() => encodingPackets([pipeProducer]), layers, what);
+  };
+
   before(async () => {
-    pair = await startNodePair(ROOM, { a: 'demand-a', b: 'demand-b' });
-    ({ a, b, clients, stops } = pair);
-    const pub = await joinRoom(a, ROOM, 'Pub');
-    clients.push(pub.client);
+    ({ a, b } = pair);
+    const pub = await pair.join(a, 'Pub');
     const send = await pub.client.request('createPlainTransport', { direction: 'send' });
     const layers = THREE_LAYERS(7100);
     ({ producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: simulcastRtpParameters(layers) }));
     sender = await startSimulcastSender({ ip: send.ip, port: send.port }, layers);
-    stops.push(() => sender.stop());
+    pair.stops.push(() => sender.stop());
 
     // Someone who watches nothing keeps the room (and the link) on B when the viewer leaves.
-    clients.push((await joinRoom(b, ROOM, 'Bystander')).client);
+    await pair.join(b, 'Bystander');
     const v = await plainWatcher(b, 'Viewer');
     viewer = v.client;
     sink = v.sink;
@@ -103,7 +113,6 @@ describe('relay demand: only the layers the far node needs cross, none when it n
 
   after(() => {
     if (Object.keys(rows).length) console.log(`# relay-demand figures: ${JSON.stringify(rows)}`);
-    pair?.close();
   });
 
   it('keeps the pipe\'s shape: one pipe producer on B with three encodings, RTX and key-frame feedback', async () => {
@@ -130,7 +139,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     // opened before it did once, and measured two layers as "all three".
     const secondConsumer = (): types.Consumer | undefined => [...b.rooms().get(ROOM as never)!.peers.values()].flatMap((p) => [...p.consumers.values()]).find((c) => c.id === secondId);
     await eventually(() => secondConsumer()?.currentLayers?.spatialLayer === 1, 'the second watcher reaches layer 1', 15_000);
-    await sleep(500);
+    await untilCrossing([0, 1, 2], 'all three layers arrive at B');
     const full = await measure();
     rows.fullCrossingKbps = full.crossing;
     rows.fullSentKbps = full.sent;
@@ -140,7 +149,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     await second.request('setConsumerPreferredLayers', { consumerId: secondId, spatialLayer: 0 });
     await eventually(() => ab().remoteDemand(producerId) === 0b001, 'B asks for 0b001 (both watchers on layer 0)');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 0, 'the far watcher is on layer 0', 10_000);
-    await sleep(500); // what was in flight
+    await untilCrossing([0], 'only layer 0 arrives at B');
     const low = await measure();
     Object.assign(rows, { layer0CrossingKbps: low.crossing, layer0Kbps: low.layer0, layer0WatcherKbps: low.watcher, layer0CpuPct: low.cpuPct });
     rows.crossingPerLayer0 = Math.round((low.crossing / low.layer0) * 100) / 100;
@@ -154,7 +163,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     await viewer.request('setConsumerPreferredLayers', { consumerId, spatialLayer: 1 });
     await eventually(() => ab().remoteDemand(producerId) === 0b011, 'B asks for 0b011');
     await eventually(() => farConsumer.currentLayers?.spatialLayer === 1, 'the far watcher is on layer 1', 15_000);
-    await sleep(500);
+    await untilCrossing([0, 1], 'layers 0 and 1 arrive at B, layer 2 does not');
     const mid = await measure();
     Object.assign(rows, { layer1CrossingKbps: mid.crossing, layer1WatcherKbps: mid.watcher });
     assert.ok(mid.crossing < 0.6 * full.crossing, `layers 1 and 0 (${mid.crossing}) cross well below all three (${full.crossing})`);
@@ -163,7 +172,7 @@ describe('relay demand: only the layers the far node needs cross, none when it n
   it('sends nothing across for demand 0, and resumes with a key frame for the far watcher', async () => {
     await viewer.request('pauseConsumer', { consumerId });
     await eventually(() => ab().remoteDemand(producerId) === 0, 'B asks for nothing (both watchers paused)');
-    await sleep(300); // what was in flight
+    await untilCrossing([], 'nothing arrives at B any more');
     const before = (await ab().stats()).packetsOut;
     const none = await measure();
     rows.noDemandCrossingKbps = none.crossing;
@@ -181,22 +190,32 @@ describe('relay demand: only the layers the far node needs cross, none when it n
   });
 
   it('carries a far watcher\'s key-frame request through the filter to the publisher', async () => {
-    await sleep(1500); // mediasoup's key-frame request managers are idle again
-    const layer = farConsumer.currentLayers?.spatialLayer ?? 0;
+    await eventually(() => farConsumer.currentLayers?.spatialLayer === farConsumer.preferredLayers?.spatialLayer, 'the far watcher is on its preferred layer again', 10_000);
+    const layer = farConsumer.currentLayers!.spatialLayer;
     const requests = sender.keyframeRequests(layer);
     const keyframes = sink.counts().keyframes;
-    await farConsumer.requestKeyFrame();
-    await eventually(() => sender.keyframeRequests(layer) > requests, `the request reaches the publisher as PLI/FIR for layer ${layer}`);
+    // Just after the resume, mediasoup's key-frame request managers (a pending request per
+    // stream, up to 1 s) may still fold a new request into one a key frame in flight answers;
+    // nothing outside the worker tells when they are idle, so ask again on each poll until a
+    // request reaches the publisher.
+    await eventually(async () => {
+      await farConsumer.requestKeyFrame();
+      return sender.keyframeRequests(layer) > requests;
+    }, `the request reaches the publisher as PLI/FIR for layer ${layer}`);
     await eventually(() => sink.counts().keyframes > keyframes, 'and its key frame reaches the far watcher');
   });
 
   it('coalesces a flood of setDemand on the far side: few messages, the last value wins', async () => {
     const sentBefore = (await ba().stats()).demandsSent;
     const gotBefore = (await ab().stats()).demandsReceived;
+    // A already has 0b011 (from before): what tells that the flood is over is A applying 0b011 again.
+    const applied: number[] = [];
+    const onDemand = (id: string, layers: number): void => void (id === producerId && applied.push(layers));
+    ab().on('remoteDemand', onDemand);
     for (let i = 0; i < 500; i++) ba().setDemand(producerId, 1 + (i % 7));
     ba().setDemand(producerId, 0b011);
-    await eventually(() => ab().remoteDemand(producerId) === 0b011, 'A ends on the last value');
-    await sleep(300);
+    await eventually(() => applied.at(-1) === 0b011, 'A ends on the last value');
+    ab().off('remoteDemand', onDemand);
     const sent = (await ba().stats()).demandsSent - sentBefore;
     const got = (await ab().stats()).demandsReceived - gotBefore;
     rows.floodMessages = sent;
@@ -204,20 +223,20 @@ describe('relay demand: only the layers the far node needs cross, none when it n
     assert.equal(got, sent, 'A received what B sent');
     // An unchanged value sends nothing.
     ba().setDemand(producerId, 0b011);
-    await sleep(300);
+    await sleep(NOTHING_SENT_MS); // a message that must not go
     assert.equal((await ba().stats()).demandsSent - sentBefore, sent);
   });
 
   it('ignores bad demand: not a mask on the far side, clamped to the producer\'s layers at the origin', async () => {
     const sentBefore = (await ba().stats()).demandsSent;
     for (const bad of [-1, 1.5, 2 ** 33, Number.NaN]) ba().setDemand(producerId, bad);
-    await sleep(300);
+    await sleep(NOTHING_SENT_MS); // messages that must not go
     assert.equal((await ba().stats()).demandsSent, sentBefore, 'nothing sent for values that are not masks');
     assert.equal(ab().remoteDemand(producerId), 0b011);
     ba().setDemand(producerId, 0xffffffff);
     await eventually(() => ab().remoteDemand(producerId) === 0b111, 'a huge mask is clamped to the three layers');
     ba().setDemand('no-such-producer', 1); // not piped: never sent
-    await sleep(300);
+    await sleep(NOTHING_SENT_MS); // a message (and a pipe) that must not come of it
     assert.deepEqual(ab().outgoingPipes(), [producerId]);
   });
 

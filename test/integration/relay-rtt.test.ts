@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { RegionNode } from '../../region-node/RegionNode.js';
+import { describe, it } from 'node:test';
 import { PING_EVERY_MS } from '../../relay/LinkRtt.js';
-import { eventually, joinRoom, startNodePair, type NodePair } from '../helpers/node.js';
-import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
-import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
+import { eventually } from '../helpers/node.js';
+import { nodePairFor } from '../helpers/nodePair.js';
 
 // A relay link measures its path's RTT (ping/pong on its gRPC stream), and a consumer of media
 // relayed over it tells its client that RTT (newConsumer.relayRttMs, then consumerRelayRtt once
@@ -13,43 +11,14 @@ import { audioRtpParameters, type SignalClient } from '../helpers/SignalClient.j
 const ROOM = 'rtt';
 
 describe('relay link RTT: measured on both ends and carried to relayed consumers', () => {
-  let pair: NodePair;
-  let a: RegionNode;
-  let b: RegionNode;
-  let clients: SignalClient[];
-  let stops: (() => void)[];
-
-  before(async () => {
-    pair = await startNodePair(ROOM, { a: 'rtt-a', b: 'rtt-b' });
-    ({ a, b, clients, stops } = pair);
-  });
-
-  after(() => pair?.close());
-
-  const linkTo = (node: RegionNode, remote: RegionNode) => pair.linkTo(node, remote);
-
-  async function watcher(node: RegionNode, name: string) {
-    const w = await joinRoom(node, ROOM, name);
-    clients.push(w.client);
-    const sink = await startRtpSink();
-    stops.push(sink.close);
-    const t = await w.client.request('createPlainTransport', { direction: 'recv' });
-    await w.client.request('connectPlainTransport', { transportId: t.transportId, ip: '127.0.0.1', port: sink.port });
-    return w.client;
-  }
+  const pair = nodePairFor(ROOM, { a: 'rtt-a', b: 'rtt-b' });
 
   it('gives the link an RTT on both sides, in its stats and /metrics', async () => {
-    const pub = await joinRoom(a, ROOM, 'Pub');
-    clients.push(pub.client);
-    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
-    const { producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'audio', rtpParameters: audioRtpParameters(3131) });
-    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 3131, payloadType: 100, intervalMs: 10, size: 160 });
-    stops.push(rtp.stop);
-
-    const local = await watcher(a, 'Local');
-    const far = await watcher(b, 'Far');
+    const { a, b, linkTo } = pair;
+    const { pub, far: { client: far }, newConsumer: farNc } = await pair.across({ kind: 'audio', ssrc: 3131, intervalMs: 10, size: 160 });
+    const { producerId } = pub;
+    const local = (await pair.watch(a, 'Local')).client;
     const localNc = await local.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
-    const farNc = await far.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
 
     await eventually(() => (linkTo(a, b)?.rttMs ?? 0) > 0 && (linkTo(b, a)?.rttMs ?? 0) > 0, 'both ends of the link measured an RTT', 3 * PING_EVERY_MS + 5_000);
     for (const [name, link] of [['A', linkTo(a, b)!], ['B', linkTo(b, a)!]] as const) {

@@ -1,47 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { types } from 'mediasoup';
-import type { RegionNode } from '../../region-node/RegionNode.js';
-import { eventually, joinRoom, startNodePair, type NodePair } from '../helpers/node.js';
-import { startRtpSender, startRtpSink } from '../helpers/rtp.js';
-import { videoRtpParameters, type SignalClient } from '../helpers/SignalClient.js';
+import { eventually, sleep } from '../helpers/node.js';
+import { nodePairFor } from '../helpers/nodePair.js';
 
 // Loss between regions is repaired on the pipe (NACK answered by RTX from the origin), and a
 // far viewer's key-frame request travels back to the publisher: both need the pipe made with
 // RTX and the NACK/PLI/FIR feedback kept on both halves of the pipe.
 const ROOM = 'wan';
+/** Past mediasoup's key-frame request retries (one, 1 s after an unanswered request). */
+const KEYFRAME_RETRIES_DONE_MS = 2500;
 
 describe('relay over a lossy WAN: the pipe carries NACK/RTX and key-frame requests', () => {
-  let pair: NodePair;
-  let a: RegionNode;
-  let b: RegionNode;
-  let clients: SignalClient[];
-  let stops: (() => void)[];
-
-  before(async () => {
-    pair = await startNodePair(ROOM, { a: 'wan-a', b: 'wan-b' });
-    ({ a, b, clients, stops } = pair);
-  });
-
-  after(() => pair?.close());
-
-  const linkTo = (node: RegionNode, remote: RegionNode) => pair.linkTo(node, remote);
+  const pair = nodePairFor(ROOM, { a: 'wan-a', b: 'wan-b' });
 
   it('pipes video with RTX and NACK/PLI feedback, and a far viewer\'s key-frame request reaches the origin producer', async () => {
-    const pub = await joinRoom(a, ROOM, 'Pub');
-    clients.push(pub.client);
-    const send = await pub.client.request('createPlainTransport', { direction: 'send' });
-    const { producerId } = await pub.client.request('produce', { transportId: send.transportId, kind: 'video', rtpParameters: videoRtpParameters(4242) });
-    const rtp = startRtpSender({ ip: send.ip, port: send.port }, { ssrc: 4242, payloadType: 101, intervalMs: 20, size: 300 });
-    stops.push(rtp.stop);
-
-    const viewer = await joinRoom(b, ROOM, 'Viewer');
-    clients.push(viewer.client);
-    const sink = await startRtpSink();
-    stops.push(sink.close);
-    const recv = await viewer.client.request('createPlainTransport', { direction: 'recv' });
-    await viewer.client.request('connectPlainTransport', { transportId: recv.transportId, ip: '127.0.0.1', port: sink.port });
-    const nc = await viewer.client.waitFor('newConsumer', (d) => d.producerId === producerId, 10_000);
+    const { a, b, linkTo } = pair;
+    const { pub, far: viewer, newConsumer: nc } = await pair.across({ kind: 'video', ssrc: 4242, intervalMs: 20, size: 300 });
+    const { producerId } = pub;
 
     const ab = linkTo(a, b)!;
     const ba = linkTo(b, a)!;
@@ -76,8 +52,9 @@ describe('relay over a lossy WAN: the pipe carries NACK/RTX and key-frame reques
     const before = await requests();
     const consumer = b.rooms().get(ROOM as never)!.peers.get(viewer.join.peerId)!.consumers.get(nc.data.consumerId)!;
     // mediasoup's key-frame request manager retries an unanswered request once after a second
-    // (the fake stream never sends a key frame): wait until those are done.
-    await new Promise((r) => setTimeout(r, 2500));
+    // (the fake stream never sends a key frame): wait until those are done. Nothing outside the
+    // worker tells when its timers are idle, and a retry counted below would pass for B's request.
+    await sleep(KEYFRAME_RETRIES_DONE_MS);
     await consumer.requestKeyFrame();
     await eventually(async () => (await requests()) > before, 'a second key-frame request from B reaches A\'s producer', 10_000);
   });

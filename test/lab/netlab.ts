@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
+import { eventually } from '../../core/wait.js';
 
 // The lab's hosts. The lab runs as process 1 of its own network, PID and mount namespaces
 // (cli.ts), so nothing here can reach or be reached from the machine's interfaces, and the
@@ -37,6 +38,20 @@ export async function sh(cmd: string, args: string[]): Promise<string> {
   }
 }
 
+/**
+ * Builds `built` out of `specs`, one `add` at a time: what a failed add leaves behind is closed
+ * with the rest (`close` must take a half-built object), and the error goes on.
+ */
+export async function buildEach<T extends { close(): void }, S>(built: T, specs: readonly S[], add: (spec: S) => Promise<void>): Promise<T> {
+  try {
+    for (const spec of specs) await add(spec);
+  } catch (err) {
+    built.close();
+    throw err;
+  }
+  return built;
+}
+
 export class NetLab {
   readonly #hosts = new Map<string, Host>();
   readonly #holders: ChildProcess[] = [];
@@ -48,13 +63,7 @@ export class NetLab {
     await sh('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
     await sh('ip', ['addr', 'add', `${BRIDGE_ADDRESS}/24`, 'dev', BRIDGE]);
     await sh('ip', ['link', 'set', BRIDGE, 'up']);
-    try {
-      for (const spec of specs) await lab.#addHost(spec);
-    } catch (err) {
-      lab.close();
-      throw err;
-    }
-    return lab;
+    return buildEach(lab, specs, (spec) => lab.#addHost(spec));
   }
 
   async #addHost(spec: HostSpec): Promise<void> {
@@ -64,12 +73,8 @@ export class NetLab {
     if (pid === undefined) throw new Error(`lab: cannot start the namespace holder of ${spec.name}`);
     // `unshare -n` execs sleep in the same pid once the namespace exists: wait until it has.
     const own = await sh('readlink', ['/proc/self/ns/net']);
-    for (let i = 0; ; i++) {
-      const ns = await sh('readlink', [`/proc/${pid}/ns/net`]).catch(() => own);
-      if (ns !== own) break;
-      if (i > 100) throw new Error(`lab: ${spec.name}'s namespace did not appear`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const ns = async (): Promise<string> => sh('readlink', [`/proc/${pid}/ns/net`]).catch(() => own);
+    await eventually(async () => (await ns()) !== own, `lab: ${spec.name}'s namespace appears`, 5000);
     const bridgePort = `b-${spec.name}`.slice(0, 15);
     await sh('ip', ['link', 'add', bridgePort, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
     await sh('ip', ['link', 'set', bridgePort, 'master', BRIDGE, 'up']);

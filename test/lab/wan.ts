@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { sh, type NetLab } from './netlab.js';
+import { buildEach, sh, type NetLab } from './netlab.js';
 
 // The WAN: one wan.py forwarder per pair of hosts, on a TUN device in each, with a /32 route to
 // the other host through it. Region paths carry relay gRPC and pipe media between nodes; access
@@ -51,13 +51,7 @@ export class Wan {
 
   static async build(lab: NetLab, specs: readonly PathSpec[]): Promise<Wan> {
     const wan = new Wan(lab);
-    try {
-      for (const spec of specs) await wan.#addPath(spec);
-    } catch (err) {
-      wan.close();
-      throw err;
-    }
-    return wan;
+    return buildEach(wan, specs, (spec) => wan.#addPath(spec));
   }
 
   async #addPath(spec: PathSpec): Promise<void> {

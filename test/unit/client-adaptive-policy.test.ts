@@ -139,6 +139,14 @@ describe('consumer views under a flood of changes', () => {
   });
   afterEach(() => mock.timers.reset());
 
+  /** Video consumer 'v' in an attached tile, started; `sighted`: its first report is in. */
+  const tile = (o: { sighted: boolean }): void => {
+    views.add('v', 'video');
+    views.attached('v');
+    views.start('v');
+    if (o.sighted) views.sighted('v');
+  };
+
   it('audio and never-attached video are resumed at once, as before adaptive stream', async () => {
     views.add('a', 'audio');
     views.start('a');
@@ -149,9 +157,7 @@ describe('consumer views under a flood of changes', () => {
   });
 
   it('an attached tile on screen sends its size, then resumes, on its first report', async () => {
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
+    tile({ sighted: false });
     await tick(10);
     assert.equal(sent.length, 0, 'nothing before the element was seen');
     views.sighted('v');
@@ -162,10 +168,7 @@ describe('consumer views under a flood of changes', () => {
 
   it('an attached tile off screen is never resumed', async () => {
     look = sighting({ intersecting: false });
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
-    views.sighted('v');
+    tile({ sighted: true });
     await tick(FIRST_SIGHTING_WAIT_MS * 2);
     assert.equal(sent.length, 0);
     assert.equal(views.state('v')!.told.paused, true);
@@ -173,9 +176,7 @@ describe('consumer views under a flood of changes', () => {
 
   it('without any report, the tile is resumed after the first-sighting wait', async () => {
     look = sighting({ intersecting: null });
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
+    tile({ sighted: false });
     await tick(FIRST_SIGHTING_WAIT_MS - 1);
     assert.equal(sent.length, 0);
     await tick(1);
@@ -183,10 +184,7 @@ describe('consumer views under a flood of changes', () => {
   });
 
   it('a scroll flood of 40 in/out flips sends at most a few requests and ends on the final state', async () => {
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
-    views.sighted('v');
+    tile({ sighted: true });
     await tick(0);
     sent = [];
     for (let i = 0; i < 40; i++) {
@@ -204,10 +202,7 @@ describe('consumer views under a flood of changes', () => {
   it('changes while a request is in flight wait for its answer, then the final state is sent', async () => {
     let release: () => void = () => undefined;
     answer = () => new Promise<void>((r) => { release = r; });
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
-    views.sighted('v'); // setConsumerView 320x180 in flight
+    tile({ sighted: true }); // setConsumerView 320x180 in flight
     look = sighting({ cssWidth: 1280, cssHeight: 720 });
     views.changed('v');
     await tick(DEBOUNCE_MS);
@@ -225,20 +220,14 @@ describe('consumer views under a flood of changes', () => {
   it('a refused request is not retried in a loop', async () => {
     answer = () => Promise.reject(new Error('invalid_state'));
     const warn = mock.method(console, 'warn', () => undefined);
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
-    views.sighted('v');
+    tile({ sighted: true });
     await tick(DEBOUNCE_MAX_WAIT_MS);
     warn.mock.restore();
     assert.deepEqual(sent.map((s) => s.step.method), ['setConsumerView', 'resumeConsumer']);
   });
 
   it('a detached tile is paused; a removed consumer sends nothing more', async () => {
-    views.add('v', 'video');
-    views.attached('v');
-    views.start('v');
-    views.sighted('v');
+    tile({ sighted: true });
     await tick(0);
     views.detached('v');
     await tick(DEBOUNCE_MS);

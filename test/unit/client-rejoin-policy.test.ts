@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AVOID_FOR_MS, nodesToAvoid, REJOIN_BACKOFF, rejoinDelayMs, type RejoinBackoff } from '../../client/sdk/rejoinPolicy.js';
+import { assertDoublingToCap } from '../helpers/backoff.js';
 
 // The web client's rejoin policy as tables: how long attempt n waits for a given draw of the
 // random source, and which failed nodes a route request names.
@@ -11,20 +12,20 @@ describe('rejoin delay', () => {
   const rows: { name: string; attempt: number; random: number; want: number; policy?: RejoinBackoff }[] = [
     { name: 'the first rejoin after a healthy session goes almost at once', attempt: 0, random: 0, want: 0 },
     { name: '…spread over 0-300 ms, so one node\'s users do not arrive together', attempt: 0, random: 0.999, want: 300 },
-    { name: 'attempt 1: 0.5-1 s (low draw)', attempt: 1, random: 0, want: 500 },
-    { name: 'attempt 1: 0.5-1 s (high draw)', attempt: 1, random: 1, want: 1000 },
-    { name: 'attempt 2 doubles', attempt: 2, random: 1, want: 2000 },
-    { name: 'attempt 3 doubles again', attempt: 3, random: 0.5, want: 3000 },
-    { name: 'attempt 5: 8-16 s', attempt: 5, random: 0, want: 8000 },
-    { name: 'attempt 6 reaches the 30 s cap', attempt: 6, random: 1, want: 30_000 },
-    { name: 'the cap holds however many attempts', attempt: 50, random: 1, want: 30_000 },
-    { name: 'past the cap the jitter still spreads retries over 15-30 s', attempt: 1000, random: 0, want: 15_000 },
+    { name: 'attempt 3: 2-4 s, the middle draw in the middle', attempt: 3, random: 0.5, want: 3000 },
     { name: 'a random source out of range is clamped', attempt: 1, random: 7, want: 1000 },
     { name: 'another policy: its own base and cap', attempt: 3, random: 1, want: 400, policy: { firstMaxMs: 0, baseMs: 100, maxMs: 400 } },
   ];
   for (const row of rows) {
     it(row.name, () => assert.equal(rejoinDelayMs(row.attempt, fixed(row.random), row.policy), row.want));
   }
+
+  // The highest draw: 1 s at attempt 1, 2 s at 2, … the 30 s cap at 6, and for ever after.
+  it('from attempt 1 the longest wait doubles from 1 s to the 30 s cap, which holds however many attempts', () =>
+    assertDoublingToCap((attempt) => rejoinDelayMs(attempt, fixed(1)), { from: 1, firstMs: 1000, capMs: 30_000 }));
+  // The lowest: half of it (0.5 s at attempt 1, 8 s at 5); past the cap retries still spread over 15-30 s.
+  it('and the shortest is half of it: 0.5 s at attempt 1, 8 s at 5, 15 s past the cap', () =>
+    assertDoublingToCap((attempt) => rejoinDelayMs(attempt, fixed(0)), { from: 1, firstMs: 500, capMs: 15_000 }));
 
   it('never rejoins every half second for long: 20 attempts in a row take minutes, even on the lowest draws', () => {
     let total = 0;

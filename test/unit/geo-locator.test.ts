@@ -9,10 +9,11 @@ import { createLogger } from '../../core/logger.js';
 import type { NodeRecord } from '../../core/registry/Registry.js';
 import { dbipCityFiles, GeoLocator, toLocation } from '../../geo-router/GeoLocator.js';
 import { RegionSelector } from '../../geo-router/RegionSelector.js';
+import { KNOWN_ADDRESSES, NOT_ADDRESSES } from '../helpers/addresses.js';
 
 // The installed DB-IP City lite database, on addresses whose owners have not moved in decades
-// (a broadcaster, Apple's /8, Japan's WIDE project, a Brazilian registry). Rows check the
-// country and the region chosen, not the city, so a monthly database update does not break them.
+// (test/helpers/addresses.ts). Rows check the country and the region chosen, not the city, so a
+// monthly database update does not break them.
 
 const log = createLogger({ level: 'silent' });
 
@@ -24,17 +25,7 @@ const CLUSTER: NodeRecord[] = CLUSTER_NODES.map((s) => ({
 const REGIONS = CLUSTER_NODES.map((s) => ({ name: s.region, latitude: s.latitude, longitude: s.longitude }));
 const selector = new RegionSelector({ defaultRegion: DEFAULT_REGION, maxPeersPerNode: 50, maxAlternatives: 2 });
 
-const ADDRESSES: { name: string; address: string; country: string; region: string }[] = [
-  { name: 'London (BBC)', address: '212.58.244.22', country: 'GB', region: 'eu-west' },
-  { name: 'London (MaxMind\'s own test address)', address: '81.2.69.142', country: 'GB', region: 'eu-west' },
-  { name: 'Cupertino (Apple 17/8)', address: '17.0.0.1', country: 'US', region: 'us-east' },
-  { name: 'Tokyo (WIDE project)', address: '203.178.141.194', country: 'JP', region: 'ap-northeast' },
-  { name: 'Sydney area (Telstra)', address: '139.130.4.5', country: 'AU', region: 'ap-northeast' },
-  { name: 'São Paulo (NIC.br)', address: '200.160.2.3', country: 'BR', region: 'us-east' },
-  { name: 'London over IPv6 (Google)', address: '2a00:1450:4009::1', country: 'GB', region: 'eu-west' },
-  { name: 'Japan over IPv6 (WIDE)', address: '2001:200:dff:fff1:216:3eff:feb1:44d7', country: 'JP', region: 'ap-northeast' },
-];
-
+/** Special-use ranges no database places, and strings that are no address. */
 const NOWHERE: { name: string; address: string }[] = [
   { name: 'private 10/8', address: '10.0.0.1' },
   { name: 'private 192.168/16', address: '192.168.1.20' },
@@ -46,8 +37,7 @@ const NOWHERE: { name: string; address: string }[] = [
   { name: 'documentation range', address: '192.0.2.1' },
   { name: 'unspecified', address: '0.0.0.0' },
   { name: 'broadcast', address: '255.255.255.255' },
-  { name: 'not an address', address: 'garbage' },
-  { name: 'empty', address: '' },
+  ...Object.entries(NOT_ADDRESSES).map(([what, address]) => ({ name: `not an address (${what})`, address })),
 ];
 
 describe('GeoIP lookup (DB-IP City lite)', () => {
@@ -59,7 +49,7 @@ describe('GeoIP lookup (DB-IP City lite)', () => {
   });
   after(() => geo.close());
 
-  for (const row of ADDRESSES) {
+  for (const row of KNOWN_ADDRESSES) {
     it(`${row.name} → ${row.country}, ${row.region}`, () => {
       const where = geo.locate(row.address);
       assert.ok(where, `no location for ${row.address}`);
@@ -82,7 +72,7 @@ describe('GeoIP lookup (DB-IP City lite)', () => {
   }
 
   it('looks up in microseconds', () => {
-    const sample = ADDRESSES.map((a) => a.address).concat(NOWHERE.map((a) => a.address));
+    const sample = KNOWN_ADDRESSES.map((a) => a.address).concat(NOWHERE.map((a) => a.address));
     // Spread over the whole IPv4 space too, so the decoder cannot live off a few hot records.
     for (let i = 0; i < 2000; i++) sample.push(`${1 + (i * 7) % 223}.${(i * 13) % 256}.${(i * 29) % 256}.${(i * 31) % 256}`);
     const rounds = 20;

@@ -17,6 +17,11 @@ import { audioRtpParameters } from '../helpers/SignalClient.js';
 
 const log = createLogger({ level: 'silent', pretty: false });
 const GRACE_MS = 150;
+/**
+ * Three graces: how long a pipe that must stay is watched for a close. A close that does not
+ * happen has no event; a pipe whose grace did run out closes after GRACE_MS.
+ */
+const PAST_GRACE_MS = GRACE_MS * 3;
 
 /** Two object-mode streams, each writing into the other's readable side. */
 function streamPair(): [LinkStream, LinkStream] {
@@ -92,7 +97,7 @@ describe('Link: pipes counted by their watchers, closed after the grace', () => 
     b.retain(producer.id);
     b.retain(producer.id);
     b.release(producer.id);
-    await sleep(GRACE_MS * 3);
+    await sleep(PAST_GRACE_MS); // watching for a close that must not come
     assert.deepEqual(b.incomingPipes(), [producer.id], 'one watcher left: the pipe stays');
     b.release(producer.id);
     await eventually(() => b.incomingPipes().length === 0 && a.outgoingPipes().length === 0, 'the last release closes it on both ends after the grace');
@@ -106,7 +111,7 @@ describe('Link: pipes counted by their watchers, closed after the grace', () => 
     const again = await b.pipe(producer.id); // within the grace
     b.retain(producer.id);
     assert.equal(again, p);
-    await sleep(GRACE_MS * 3);
+    await sleep(PAST_GRACE_MS); // watching for a close that must not come
     assert.equal(p.closed, false, 'retained again before the grace ran out');
     b.release(producer.id);
     await eventually(() => p.closed, 'closed a grace after the last release');

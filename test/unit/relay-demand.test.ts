@@ -59,60 +59,37 @@ describe('Coalescer: the latest value per key, at most one flush per interval', 
     return { c, flushed, advance };
   }
 
-  it('sends the first change at once', () => {
+  type Step = ['set', string, number] | ['advance', number] | ['resend', string] | ['delete', string] | ['close'];
+  const flood = (n: number): Step[] => Array.from({ length: n }, (_, i): Step => ['set', 'p', i + 1]);
+  /** Runs `steps` on a fresh coalescer (interval 100 ms, a clock that moves only when told). */
+  function run(steps: Step[]) {
     const h = harness();
-    h.c.set('p', 3);
-    assert.deepEqual(h.flushed, [['p', 3]]);
-  });
+    for (const step of steps) {
+      if (step[0] === 'set') h.c.set(step[1], step[2]);
+      else if (step[0] === 'advance') h.advance(step[1]);
+      else if (step[0] === 'resend') h.c.resend(step[1]);
+      else if (step[0] === 'delete') h.c.delete(step[1]);
+      else h.c.close();
+    }
+    return h;
+  }
 
-  it('folds a flood into one trailing flush with the last value', () => {
-    const h = harness();
-    for (let i = 1; i <= 50; i++) h.c.set('p', i);
-    assert.deepEqual(h.flushed, [['p', 1]]);
-    h.advance(99);
-    assert.equal(h.flushed.length, 1);
-    h.advance(1);
-    assert.deepEqual(h.flushed, [['p', 1], ['p', 50]]);
-  });
+  const dropping: Step[] = [['set', 'p', 1], ['set', 'p', 2], ['set', 'q', 1], ['set', 'q', 2], ['delete', 'p'], ['close'], ['close'], ['set', 'q', 3], ['advance', 500]];
+  // What was flushed after each script: the spec of the coalescer.
+  const cases: { name: string; steps: Step[]; flushed: [string, number][] }[] = [
+    { name: 'sends the first change at once', steps: [['set', 'p', 3]], flushed: [['p', 3]] },
+    { name: 'folds a flood: nothing more within the interval', steps: [...flood(50), ['advance', 99]], flushed: [['p', 1]] },
+    { name: 'folds a flood into one trailing flush with the last value', steps: [...flood(50), ['advance', 100]], flushed: [['p', 1], ['p', 50]] },
+    { name: 'sends nothing for an unchanged value, nor for one that came back within the interval', steps: [['set', 'p', 1], ['set', 'p', 1], ['set', 'p', 2], ['set', 'p', 1], ['advance', 200]], flushed: [['p', 1]] },
+    { name: 'keeps keys apart', steps: [['set', 'p', 1], ['set', 'q', 2]], flushed: [['p', 1], ['q', 2]] },
+    { name: 'resends the latest value on demand, changed or not', steps: [['set', 'p', 5], ['advance', 500], ['resend', 'p'], ['resend', 'unknown']], flushed: [['p', 5], ['p', 5]] },
+    {
+      name: 'drops pending flushes when a key is deleted or the coalescer closes (twice is fine)',
+      steps: dropping,
+      flushed: [['p', 1], ['q', 1]],
+    },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(run(c.steps).flushed, c.flushed));
 
-  it('sends nothing for an unchanged value, nor for one that came back within the interval', () => {
-    const h = harness();
-    h.c.set('p', 1);
-    h.c.set('p', 1);
-    h.c.set('p', 2);
-    h.c.set('p', 1);
-    h.advance(200);
-    assert.deepEqual(h.flushed, [['p', 1]]);
-  });
-
-  it('keeps keys apart', () => {
-    const h = harness();
-    h.c.set('p', 1);
-    h.c.set('q', 2);
-    assert.deepEqual(h.flushed, [['p', 1], ['q', 2]]);
-  });
-
-  it('resends the latest value on demand, changed or not', () => {
-    const h = harness();
-    h.c.set('p', 5);
-    h.advance(500);
-    h.c.resend('p');
-    h.c.resend('unknown');
-    assert.deepEqual(h.flushed, [['p', 5], ['p', 5]]);
-  });
-
-  it('drops pending flushes when a key is deleted or the coalescer closes', () => {
-    const h = harness();
-    h.c.set('p', 1);
-    h.c.set('p', 2);
-    h.c.set('q', 1);
-    h.c.set('q', 2);
-    h.c.delete('p');
-    h.c.close();
-    h.c.close();
-    h.c.set('q', 3);
-    h.advance(500);
-    assert.deepEqual(h.flushed, [['p', 1], ['q', 1]]);
-    assert.equal(h.c.get('p'), undefined);
-  });
+  it('forgets a deleted key', () => assert.equal(run(dropping).c.get('p'), undefined));
 });
