@@ -3,6 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import type { LabUser } from './browsers.js';
 import { formatGlassToGlass, formatTable, freezeMsPerMin } from './measure/report.js';
 import { readGlassToGlass, startReader, summarize } from './measure/glassToGlass.js';
+import { diffDownlink, downlinkTotals, formatDownlink, sampleLayers, spatialSwitches } from './measure/downlink.js';
 import { DecodingTimeoutError, lostStreams, measureWindow, waitUntilDecodingAll, type LostStream } from './measure/quality.js';
 import type { NetLab } from './netlab.js';
 import type { LabResults } from './results.js';
@@ -153,7 +154,20 @@ export async function runScenario(ctx: ScenarioContext): Promise<void> {
   // The receiver's bandwidth estimate and the server's layer choice need a while to come down.
   await sleep(throttleSettleMs(quick));
   {
+    const throttled = byName(THROTTLED_USER).page;
+    const before = await downlinkTotals(throttled).catch(() => null);
+    const layers = sampleLayers(throttled);
     const { value: w, ...load } = await withLoad(() => measureWindow(pages, ctx.windowMs, { everyMs: 2_000 }));
+    const timeline = await layers.stop();
+    const switches = spatialSwitches(timeline);
+    log(`${THROTTLED_USER}'s layers (server's choice, at each change): ${timeline.join(', ')}`);
+    results.notes.push(`${THROTTLED_USER}: ${switches} spatial layer switches in the throttled window`);
+    const after = await downlinkTotals(throttled).catch(() => null);
+    if (before && after) {
+      const d = diffDownlink(before, after);
+      log(formatDownlink(THROTTLED_USER, d));
+      results.notes.push(formatDownlink(THROTTLED_USER, d));
+    }
     const title = `${THROTTLED_USER}'s downlink at ${THROTTLE_KBIT} kbit/s (tbf), loss 0 %, ${Math.round(w.seconds)} s (${loadLine(load)})`;
     const table = formatTable(title, w.rows);
     log(`\n${table}`);
