@@ -3,6 +3,7 @@ import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { CROWDED_VIEW, demandMask, isDemand, spatialLayerFor, temporalLayerFor, type Wants } from './demandPolicy.js';
+import { holdAfter, holdEnded, NO_HOLD, type LayerHold } from './layerHold.js';
 import { scalabilityModeOf } from './rtpShape.js';
 
 /** One consumer on this node and what its client wants of it. */
@@ -31,7 +32,18 @@ export interface Watch {
   revivedAt?: number;
   /** Revivals in the current REVIVE_WINDOW_MS, and when it began. */
   revivals?: { since: number; count: number };
+  /** The spatial layer mediasoup last reported sending (undefined: none, or paused). */
+  current?: number;
+  /** Held below its layer after bandwidth estimation stepped it down (layerHold.ts). */
+  hold: LayerHold;
+  holdTimer?: NodeJS.Timeout;
 }
+
+/** What the room tells about a new consumer; the rest of a Watch is this class's. */
+export type NewWatch = Pick<Watch, 'consumer' | 'producerId' | 'watcher' | 'publisher' | 'source' | 'heights'>;
+
+/** mediasoup reports a consumer's new layers and the producer streams' scores apart: read the scores this long after a step down. */
+const STEP_DOWN_SETTLE_MS = 300;
 
 /**
  * When a simulcast consumer is left without a layer while it should flow and its producer still
@@ -77,7 +89,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   }
 
   /** A new consumer (made paused, as every consumer is until its client resumes it). */
-  track(w: Omit<Watch, 'layers' | 'temporalLayers' | 'sentLayers' | 'applied' | 'wants'> & { forwarded: boolean }): Watch {
+  track(w: NewWatch & { forwarded: boolean }): Watch {
     const layers = spatialLayersOf(w.consumer);
     const temporalLayers = temporalLayersOf(w.consumer);
     const watch: Watch = {
@@ -93,13 +105,25 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       sentLayers: `${layers - 1}/${temporalLayers - 1}`,
       wants: { clientPaused: true, forwarded: w.forwarded, spatialLayer: null },
       applied: w.consumer.paused ? 'paused' : 'resumed',
+      hold: NO_HOLD,
     };
     this.#byConsumer.set(w.consumer.id, watch);
     const set = addTo(this.#byProducer, w.producerId, watch);
     const mine = addTo(this.#byWatcher, w.watcher, watch);
-    if (layers > 1) w.consumer.on('layerschange', (l) => !l && performance.now() - (watch.revivedAt ?? -Infinity) > 1_000 && this.#revive(watch, 0));
+    if (layers > 1) {
+      w.consumer.on('layerschange', (l) => {
+        const from = watch.current;
+        watch.current = l?.spatialLayer;
+        if (!l) {
+          if (performance.now() - (watch.revivedAt ?? -Infinity) > 1_000) this.#revive(watch, 0);
+        } else if (from !== undefined && l.spatialLayer < from) {
+          setTimeout(() => this.#steppedDown(watch, from, l.spatialLayer), STEP_DOWN_SETTLE_MS).unref();
+        }
+      });
+    }
     w.consumer.observer.once('close', () => {
       if (watch.revive) clearTimeout(watch.revive);
+      if (watch.holdTimer) clearTimeout(watch.holdTimer);
       this.#byConsumer.delete(w.consumer.id);
       removeFrom(this.#byProducer, w.producerId, set, watch);
       removeFrom(this.#byWatcher, w.watcher, mine, watch);
@@ -149,7 +173,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   /** Sets the consumer's preferred layers from what is wanted and how crowded its peer's view is. */
   async #applyLayers(w: Watch, force = false): Promise<void> {
     if (w.consumer.type !== 'simulcast' && w.consumer.type !== 'svc') return;
-    const spatialLayer = Math.min(w.wants.spatialLayer ?? w.layers - 1, w.layers - 1);
+    const spatialLayer = Math.min(w.wants.spatialLayer ?? w.layers - 1, w.layers - 1, w.hold.cap ?? Infinity);
     const temporalLayer = w.askedTemporal ?? temporalLayerFor(this.#flowing(w.watcher), spatialLayer, w.temporalLayers) ?? w.temporalLayers - 1;
     const key = `${spatialLayer}/${temporalLayer}`;
     if ((key === w.sentLayers && !force) || w.consumer.closed) return;
@@ -179,6 +203,26 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     const layer = spatialLayerFor(w.heights, width, height);
     if (w.wants.spatialLayer === layer) return;
     await this.setLayer(w, Math.min(layer, w.layers - 1));
+  }
+
+  /** mediasoup stepped `w` down from `from` to `to`: if bandwidth estimation did, hold it there (layerHold.ts). */
+  #steppedDown(w: Watch, from: number, to: number): void {
+    const c = w.consumer;
+    if (c.closed || w.current !== to) return;
+    const now = performance.now();
+    const hold = holdAfter(w.hold, { now, from, to, preferred: Number(w.sentLayers.split('/')[0]), upperAlive: (c.score.producerScores[to + 1] ?? 0) > 0 });
+    if (!hold) return;
+    const first = w.hold.cap === null;
+    w.hold = hold;
+    if (w.holdTimer) clearTimeout(w.holdTimer);
+    w.holdTimer = setTimeout(() => {
+      w.holdTimer = undefined;
+      w.hold = holdEnded(w.hold, performance.now());
+      this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: c.id }, 'cannot set layers'));
+    }, hold.until - now);
+    w.holdTimer.unref();
+    if (first) this.#log.debug({ consumer: c.id, from, to, holdMs: Math.round(hold.until - now) }, 'bandwidth estimation stepped a consumer down: held there');
+    this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: c.id }, 'cannot set layers'));
   }
 
   #revive(w: Watch, attempt: number): void {

@@ -2,7 +2,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../core/logger.js';
 import type { NotificationName, Notifications } from '../core/protocol.js';
 import type { Link } from '../relay/Link.js';
-import { ConsumerDemand, type Watch } from './ConsumerDemand.js';
+import { ConsumerDemand, type NewWatch, type Watch } from './ConsumerDemand.js';
 import { highestLayer } from './demandPolicy.js';
 import { Dynacast } from './Dynacast.js';
 import { LastN } from './LastN.js';
@@ -87,7 +87,7 @@ export class RoomDemand {
   }
 
   /** A new consumer: tracked, and paused by last-N unless its peer is forwarded. */
-  track(w: Omit<Watch, 'layers' | 'temporalLayers' | 'sentLayers' | 'applied' | 'wants'>): Watch {
+  track(w: NewWatch): Watch {
     return this.consumers.track({ ...w, forwarded: this.#forwarded(w.watcher, w.publisher, w.consumer.kind, w.source) });
   }
 
