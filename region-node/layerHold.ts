@@ -1,7 +1,7 @@
 // mediasoup's bandwidth estimation steps a simulcast consumer back up seconds after stepping it
 // down. Measured in the lab (a browser's downlink limited to 600 kbit/s, two videos): in 20 s the
-// server's choice went 1/1 -> 2/0 -> 2/2 -> 1/0 -> 0/1 -> 0/2 -> 1/1 -> 2/2, and 375-421 kbit/s
-// arrived with 7-11 % loss and 32-42 s of frozen video a minute. Each step up asks the publisher
+// server's choice for one video went 1/1 -> 2/0 -> 2/2 -> 2/1 -> 1/0 -> 0/1 -> 0/2 -> 1/1 -> 1/0 ->
+// 2/2, and 375-421 kbit/s arrived with 7-11 % loss and 7-42 s of frozen video a minute. Each step up asks the publisher
 // for a key frame, several times the stream's bitrate for a moment, which a link already at its
 // limit drops: loss, repairs, a freeze, and the next step down. mediasoup's authors say its
 // estimator is the weak part (versatica/mediasoup#1462). So after a step down that the estimate
