@@ -18,6 +18,8 @@ export interface PageClient {
   viewState(consumerId: string): { mode: string; told: ConsumerView; wanted: ConsumerView; pending: boolean; requests: number } | null;
   dynacastState(): { demand: number | null; active: boolean[] | null } | null;
   setView(view: { pinned: string[]; page: string[] }): Promise<void>;
+  /** Set by takeOverView: the SDK's setView, which the app no longer reaches. */
+  testView?(view: { pinned: string[]; page: string[] }): Promise<void>;
   isForwarded(peerId: string): boolean;
   getRecvStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
   getSendStats(): Promise<{ forEach(fn: (s: Record<string, unknown>) => void): void } | null>;
@@ -47,6 +49,20 @@ export interface PageHook {
 
 export const inPage = <T, A = undefined>(page: Page, fn: (h: PageHook, arg: A) => T | Promise<T>, arg?: A): Promise<T> =>
   page.evaluate(`window.__octomesh ? (${fn.toString()})(window.__octomesh, ${JSON.stringify(arg ?? null)}) : undefined`) as Promise<T>;
+
+/**
+ * From now on the page's view (setView) is the test's: the app declares its own again on every
+ * layout pass (a tile's size, the speaker order), which would replace a view the test set at any
+ * moment. The app's calls are dropped; the test declares through `h.client.testView`.
+ */
+export async function takeOverView(page: Page): Promise<void> {
+  await inPage(page, (h) => {
+    const c = h.client;
+    if (c.testView) return;
+    c.testView = c.setView.bind(c);
+    c.setView = async () => undefined;
+  });
+}
 
 export async function waitInPage<A>(page: Page, what: string, fn: (h: PageHook, arg: A) => boolean | Promise<boolean>, timeoutMs = 30_000, arg?: A): Promise<void> {
   await eventually(async () => Boolean(await inPage(page, fn, arg).catch(() => false)), what, timeoutMs);
