@@ -181,6 +181,11 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     await w.consumer.setPreferredLayers({ spatialLayer, temporalLayer });
   }
 
+  /** #applyLayers from an event or a timer, where nobody awaits it (a closed consumer refuses: nothing to do). */
+  #reapplyLayers(w: Watch): void {
+    this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: w.consumer.id }, 'cannot set layers'));
+  }
+
   /** Videos flowing to `watcher` now (resumed on the server). */
   #flowing(watcher: string): number {
     let n = 0;
@@ -194,7 +199,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     if ((this.#crowded.get(watcher) ?? false) === crowded) return;
     if (crowded) this.#crowded.set(watcher, true);
     else this.#crowded.delete(watcher);
-    for (const w of this.watchesOf(watcher)) this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: w.consumer.id }, 'cannot set layers'));
+    for (const w of this.watchesOf(watcher)) this.#reapplyLayers(w);
   }
 
   /** Adaptive stream: the tile's size in device pixels picks the layer. */
@@ -218,11 +223,11 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     w.holdTimer = setTimeout(() => {
       w.holdTimer = undefined;
       w.hold = holdEnded(w.hold, performance.now());
-      this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: c.id }, 'cannot set layers'));
+      this.#reapplyLayers(w);
     }, hold.until - now);
     w.holdTimer.unref();
     if (first) this.#log.debug({ consumer: c.id, from, to, holdMs: Math.round(hold.until - now) }, 'bandwidth estimation stepped a consumer down: held there');
-    this.#applyLayers(w).catch((err: Error) => this.#log.debug({ err: err.message, consumer: c.id }, 'cannot set layers'));
+    this.#reapplyLayers(w);
   }
 
   #revive(w: Watch, attempt: number): void {
