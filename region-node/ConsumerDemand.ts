@@ -3,7 +3,7 @@ import { EnhancedEventEmitter } from '../core/EnhancedEventEmitter.js';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { CROWDED_VIEW, demandMask, isDemand, spatialLayerFor, temporalLayerFor, type Wants } from './demandPolicy.js';
-import { holdAfter, holdEnded, NO_HOLD, type LayerHold } from './layerHold.js';
+import { holdAfter, holdTick, NO_HOLD, type LayerHold } from './layerHold.js';
 import { scalabilityModeOf } from './rtpShape.js';
 
 /** One consumer on this node and what its client wants of it. */
@@ -217,17 +217,25 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     const now = performance.now();
     const hold = holdAfter(w.hold, { now, from, to, preferred: Number(w.sentLayers.split('/')[0]), upperAlive: (c.score.producerScores[to + 1] ?? 0) > 0 });
     if (!hold) return;
-    const first = w.hold.cap === null;
+    const first = w.hold.phase !== 'held';
     w.hold = hold;
+    if (first) this.#log.debug({ consumer: c.id, from, to, holdMs: Math.round(hold.until - now) }, 'bandwidth estimation stepped a consumer down: held there');
+    this.#armHold(w);
+    this.#reapplyLayers(w);
+  }
+
+  /** Runs holdTick when the hold's time comes, until no cap is left. */
+  #armHold(w: Watch): void {
     if (w.holdTimer) clearTimeout(w.holdTimer);
+    w.holdTimer = undefined;
+    if (w.hold.cap === null || w.consumer.closed) return;
     w.holdTimer = setTimeout(() => {
       w.holdTimer = undefined;
-      w.hold = holdEnded(w.hold, performance.now());
+      w.hold = holdTick(w.hold, performance.now(), w.layers, w.current);
+      this.#armHold(w);
       this.#reapplyLayers(w);
-    }, hold.until - now);
+    }, Math.max(0, w.hold.until - performance.now()));
     w.holdTimer.unref();
-    if (first) this.#log.debug({ consumer: c.id, from, to, holdMs: Math.round(hold.until - now) }, 'bandwidth estimation stepped a consumer down: held there');
-    this.#reapplyLayers(w);
   }
 
   #revive(w: Watch, attempt: number): void {

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HOLD_MS, holdAfter, holdEnded, NO_HOLD, STRIKE_WINDOW_MS, type StepDown } from '../../region-node/layerHold.js';
+import { HOLD_MS, holdAfter, holdTick, NO_HOLD, STEP_MS, STRIKE_WINDOW_MS, type LayerHold, type StepDown } from '../../region-node/layerHold.js';
 
-// When a consumer that bandwidth estimation stepped down is held at its layer, and for how long.
+// When a consumer that bandwidth estimation stepped down is held, for how long, and how its cap
+// comes back up (three spatial layers, 0-2).
 
 const down = (e: Partial<StepDown>): StepDown => ({ now: 1_000, from: 2, to: 1, preferred: 2, upperAlive: true, ...e });
+/** Ticks as the timer would, with the consumer reaching each cap at once; returns the caps seen and when the cap went. */
+function rise(h: LayerHold): { caps: (number | null)[]; freeAt: number } {
+  const caps: (number | null)[] = [];
+  while (h.cap !== null) {
+    h = holdTick(h, h.until, 3, h.cap);
+    caps.push(h.cap);
+  }
+  return { caps, freeAt: h.raisedAt };
+}
 
 describe('layer hold', () => {
   const notHeld: { name: string; e: StepDown }[] = [
@@ -16,33 +26,52 @@ describe('layer hold', () => {
   for (const row of notHeld) it(`holds nothing on ${row.name}`, () => assert.equal(holdAfter(NO_HOLD, row.e), null));
 
   it('holds a step down by the estimate at the layer it fell to, for the first hold time', () => {
-    assert.deepEqual(holdAfter(NO_HOLD, down({ from: 2, to: 0 })), { cap: 0, until: 1_000 + HOLD_MS[0], strikes: 0, endedAt: -Infinity });
+    assert.deepEqual(holdAfter(NO_HOLD, down({ from: 2, to: 0 })), { phase: 'held', cap: 0, until: 1_000 + HOLD_MS[0], strikes: 0, raisedAt: -Infinity });
   });
 
-  it('doubles the hold when the consumer falls again soon after a hold ended, up to the last', () => {
+  it('then raises the cap one layer a step, and lifts it above the top layer', () => {
+    const held = holdAfter(NO_HOLD, down({ now: 0, from: 2, to: 0 }))!;
+    const { caps, freeAt } = rise(held);
+    assert.deepEqual(caps, [1, null]);
+    assert.equal(freeAt, HOLD_MS[0] + STEP_MS);
+  });
+
+  it('waits at a cap the consumer has not reached yet', () => {
+    const rising = holdTick(holdAfter(NO_HOLD, down({ now: 0, from: 2, to: 0 }))!, HOLD_MS[0], 3, 0);
+    assert.equal(rising.cap, 1);
+    const waiting = holdTick(rising, rising.until, 3, 0);
+    assert.deepEqual(waiting, { ...rising, until: rising.until + STEP_MS });
+    assert.equal(holdTick(waiting, waiting.until, 3, undefined).cap, null, 'a consumer sending nothing (paused) does not hold the cap back');
+  });
+
+  it('doubles the hold when the consumer falls again soon after the cap was raised, up to the last', () => {
     let h = holdAfter(NO_HOLD, down({ now: 0 }))!;
     const lengths: number[] = [];
     for (let i = 0; i < HOLD_MS.length + 2; i++) {
-      const ended = holdEnded(h, h.until);
-      h = holdAfter(ended, down({ now: h.until + 2_000 }))!;
-      lengths.push(h.until - (ended.endedAt + 2_000));
+      const risen = holdTick(h, h.until, 3, h.cap!);
+      h = holdAfter(risen, down({ now: risen.raisedAt + 2_000 }))!;
+      lengths.push(h.until - (risen.raisedAt + 2_000));
     }
     assert.deepEqual(lengths, [...HOLD_MS.slice(1), HOLD_MS.at(-1)!, HOLD_MS.at(-1)!, HOLD_MS.at(-1)!]);
   });
 
+  it('counts a fall while the cap is rising as a failed step up', () => {
+    const rising = holdTick(holdAfter(NO_HOLD, down({ now: 0, from: 2, to: 0 }))!, HOLD_MS[0], 3, 0);
+    const again = holdAfter(rising, down({ now: HOLD_MS[0] + 1_000, from: 1, to: 0, preferred: 1 }))!;
+    assert.deepEqual(again, { phase: 'held', cap: 0, until: HOLD_MS[0] + 1_000 + HOLD_MS[1], strikes: 1, raisedAt: HOLD_MS[0] });
+  });
+
   it('starts again from the first hold time after a quiet while', () => {
-    const h = holdAfter(holdEnded(holdAfter(NO_HOLD, down({ now: 0 }))!, 4_000), down({ now: 4_000 + STRIKE_WINDOW_MS + 1 }));
-    assert.equal(h!.strikes, 0);
-    assert.equal(h!.until, 4_000 + STRIKE_WINDOW_MS + 1 + HOLD_MS[0]);
+    const free = holdTick(holdAfter(NO_HOLD, down({ now: 0 }))!, 4_000, 3, 1);
+    assert.equal(free.cap, null);
+    const h = holdAfter(free, down({ now: 4_000 + STRIKE_WINDOW_MS + 1 }))!;
+    assert.equal(h.strikes, 0);
+    assert.equal(h.until, 4_000 + STRIKE_WINDOW_MS + 1 + HOLD_MS[0]);
   });
 
   it('lowers the cap and extends the hold on a further fall while held', () => {
     const h = holdAfter(NO_HOLD, down({ now: 0, from: 2, to: 1 }))!;
     const further = holdAfter(h, down({ now: 3_000, from: 1, to: 0, preferred: 1 }))!;
-    assert.deepEqual(further, { cap: 0, until: 3_000 + HOLD_MS[0], strikes: 0, endedAt: -Infinity });
-  });
-
-  it('lifts the cap when a hold ends and remembers when', () => {
-    assert.deepEqual(holdEnded(holdAfter(NO_HOLD, down({}))!, 9_000), { cap: null, until: 0, strikes: 0, endedAt: 9_000 });
+    assert.deepEqual(further, { phase: 'held', cap: 0, until: 3_000 + HOLD_MS[0], strikes: 0, raisedAt: -Infinity });
   });
 });
