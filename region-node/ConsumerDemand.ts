@@ -21,8 +21,8 @@ export interface Watch {
   readonly temporalLayers: number;
   /** A temporal layer the client asked for itself (setConsumerPreferredLayers). */
   askedTemporal?: number;
-  /** The preferred layers last set in mediasoup, as "spatial/temporal". */
-  sentLayers: string;
+  /** The preferred layers last set in mediasoup. */
+  sentLayers: types.ConsumerLayers;
   readonly heights: readonly number[];
   readonly wants: Wants;
   /** The pause state last asked of mediasoup (its own flag updates only after the request). */
@@ -81,7 +81,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   readonly #byWatcher = new Map<string, Set<Watch>>();
   readonly #log: Logger;
   /** Peers whose view is crowded (demandPolicy.temporalLayerFor). */
-  readonly #crowded = new Map<string, boolean>();
+  readonly #crowded = new Set<string>();
 
   constructor(log: Logger) {
     super(log);
@@ -102,7 +102,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
       layers,
       temporalLayers,
       // mediasoup starts a consumer on the highest layers.
-      sentLayers: `${layers - 1}/${temporalLayers - 1}`,
+      sentLayers: { spatialLayer: layers - 1, temporalLayer: temporalLayers - 1 },
       wants: { clientPaused: true, forwarded: w.forwarded, spatialLayer: null },
       applied: w.consumer.paused ? 'paused' : 'resumed',
       hold: NO_HOLD,
@@ -171,13 +171,13 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   }
 
   /** Sets the consumer's preferred layers from what is wanted and how crowded its peer's view is. */
-  async #applyLayers(w: Watch, force = false): Promise<void> {
+  async #applyLayers(w: Watch): Promise<void> {
     if (w.consumer.type !== 'simulcast' && w.consumer.type !== 'svc') return;
     const spatialLayer = Math.min(w.wants.spatialLayer ?? w.layers - 1, w.layers - 1, w.hold.cap ?? Infinity);
     const temporalLayer = w.askedTemporal ?? temporalLayerFor(this.#flowing(w.watcher), spatialLayer, w.temporalLayers) ?? w.temporalLayers - 1;
-    const key = `${spatialLayer}/${temporalLayer}`;
-    if ((key === w.sentLayers && !force) || w.consumer.closed) return;
-    w.sentLayers = key;
+    const sent = w.sentLayers;
+    if ((sent.spatialLayer === spatialLayer && sent.temporalLayer === temporalLayer) || w.consumer.closed) return;
+    w.sentLayers = { spatialLayer, temporalLayer };
     await w.consumer.setPreferredLayers({ spatialLayer, temporalLayer });
   }
 
@@ -196,8 +196,8 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
   /** A video started or stopped flowing to `watcher`: if its view became crowded or uncrowded, every video's layers follow. */
   #checkCrowded(watcher: string): void {
     const crowded = this.#flowing(watcher) > CROWDED_VIEW;
-    if ((this.#crowded.get(watcher) ?? false) === crowded) return;
-    if (crowded) this.#crowded.set(watcher, true);
+    if (this.#crowded.has(watcher) === crowded) return;
+    if (crowded) this.#crowded.add(watcher);
     else this.#crowded.delete(watcher);
     for (const w of this.watchesOf(watcher)) this.#reapplyLayers(w);
   }
@@ -215,7 +215,7 @@ export class ConsumerDemand extends EnhancedEventEmitter<ConsumerDemandEvents> {
     const c = w.consumer;
     if (c.closed || w.current !== to) return;
     const now = performance.now();
-    const hold = holdAfter(w.hold, { now, from, to, preferred: Number(w.sentLayers.split('/')[0]), upperAlive: (c.score.producerScores[to + 1] ?? 0) > 0 });
+    const hold = holdAfter(w.hold, { now, from, to, preferred: w.sentLayers.spatialLayer, upperAlive: (c.score.producerScores[to + 1] ?? 0) > 0 });
     if (!hold) return;
     const first = w.hold.phase !== 'held';
     w.hold = hold;
